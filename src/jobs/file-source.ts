@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { InputError, type FieldIssue } from '../core/errors.js';
+import type { Job } from '../core/types.js';
+import { toFieldIssues } from '../core/zod-issues.js';
+import { fromFluxJobinfo, fromSimpleJob } from './normalize.js';
+import { fluxJobinfo, simpleJob } from './schema.js';
+
+/**
+ * Parse a jobs document: a YAML or JSON list (or `{jobs: [...]}`) whose entries are either Flux
+ * jobinfo dicts (they have `spec`) or fluxburst's short form. Every bad entry is reported, each
+ * field by path (`jobs[2].spec.tasks`), in one error.
+ */
+export function parseJobs(text: string, origin: string, format: 'yaml' | 'json' = 'yaml'): Job[] {
+  let doc: unknown;
+  try {
+    doc = format === 'json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new InputError(origin, [{ path: '', message: `not valid ${format.toUpperCase()}: ${(e as Error).message.split('\n')[0]}` }]);
+  }
+  if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'jobs' in doc) doc = (doc as { jobs: unknown }).jobs;
+  if (!Array.isArray(doc)) {
+    throw new InputError(origin, [{ path: 'jobs', message: 'expected a list of jobs (or a mapping with a `jobs` list)' }]);
+  }
+  const issues: FieldIssue[] = [];
+  const jobs: Job[] = [];
+  const seen = new Map<string, number>();
+  doc.forEach((entry, i) => {
+    const at = `jobs[${i}]`;
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+      issues.push({ path: at, message: 'expected a mapping' });
+      return;
+    }
+    const isFlux = 'spec' in entry;
+    const r = isFlux ? fluxJobinfo.safeParse(entry) : simpleJob.safeParse(entry);
+    if (!r.success) {
+      issues.push(...toFieldIssues(r.error, at));
+      return;
+    }
+    const job = isFlux ? fromFluxJobinfo(r.data as never) : fromSimpleJob(r.data as never);
+    const prev = seen.get(job.id);
+    if (prev !== undefined) {
+      issues.push({ path: `${at}.id`, message: `duplicate job id "${job.id}" (also jobs[${prev}])` });
+      return;
+    }
+    seen.set(job.id, i);
+    jobs.push(job);
+  });
+  if (issues.length) throw new InputError(origin, issues);
+  return jobs;
+}
+
+export async function readJobsFile(path: string): Promise<Job[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`jobs file ${path}`, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  return parseJobs(text, `jobs file ${path}`, extname(path) === '.json' ? 'json' : 'yaml');
+}

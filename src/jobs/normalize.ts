@@ -1,0 +1,88 @@
+import type { Job } from '../core/types.js';
+import type { FluxJobinfo, ResourceVertex, SimpleJob } from './schema.js';
+
+function countOf(v: ResourceVertex): number {
+  return typeof v.count === 'number' ? v.count : v.count.min;
+}
+
+/** Sum of `type` vertices below one vertex, multiplied through counts (slot×core etc). */
+function perVertex(v: ResourceVertex, type: string): number {
+  let total = 0;
+  for (const child of v.with ?? []) {
+    if (child.type === type) total += countOf(child);
+    else total += countOf(child) * perVertex(child, type);
+  }
+  return total;
+}
+
+function findNode(vs: ResourceVertex[]): ResourceVertex | undefined {
+  for (const v of vs) {
+    if (v.type === 'node') return v;
+    const deeper = findNode(v.with ?? []);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
+function findSlot(vs: ResourceVertex[]): ResourceVertex | undefined {
+  for (const v of vs) {
+    if (v.type === 'slot') return v;
+    const deeper = findSlot(v.with ?? []);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
+/** Flux jobinfo → Job. The job-list fields (nnodes, ntasks) win over what the jobspec implies. */
+export function fromFluxJobinfo(info: FluxJobinfo): Job {
+  const spec = info.spec;
+  const node = findNode(spec.resources);
+  const slot = findSlot(spec.resources);
+  const slots = slot ? countOf(slot) : 1; // per node when a node vertex holds the slots
+  const nodes = info.nnodes ?? (node ? countOf(node) : 1);
+  const task0 = spec.tasks[0]!;
+  const perSlot = task0.count?.per_slot;
+  const total = task0.count?.total;
+  const tasks = info.ntasks ?? total ?? (perSlot ?? 1) * slots * (node ? countOf(node) : 1);
+  const cores = node ? perVertex(node, 'core') : slot ? perVertex(slot, 'core') * slots : 0;
+  const gpus = node ? perVertex(node, 'gpu') : slot ? perVertex(slot, 'gpu') * slots : 0;
+  const system = spec.attributes?.system ?? {};
+  const duration = typeof system.duration === 'number' && system.duration > 0 ? system.duration : undefined;
+  const job: Job = {
+    id: info.id,
+    name: info.name ?? task0.command[0]!,
+    nodes,
+    tasks,
+    command: task0.command,
+    attributes: { system: { ...system }, ...(spec.attributes?.user ? { user: { ...spec.attributes.user } } : {}) },
+  };
+  const user = info.username ?? (info.userid === undefined ? undefined : String(info.userid));
+  if (user !== undefined) job.user = user;
+  if (cores > 0) job.coresPerNode = cores;
+  if (gpus > 0) job.gpusPerNode = gpus;
+  if (duration !== undefined) job.walltimeSeconds = duration;
+  if (node?.exclusive !== undefined) job.exclusive = node.exclusive;
+  return job;
+}
+
+export function fromSimpleJob(s: SimpleJob): Job {
+  const attrs: Record<string, unknown> = { ...(s.attributes ?? {}) };
+  const system = { ...((attrs.system as Record<string, unknown> | undefined) ?? {}) };
+  if (s.burstable) system.burstable = 1;
+  attrs.system = system;
+  const job: Job = {
+    id: s.id,
+    name: s.name ?? s.command[0]!,
+    nodes: s.nodes,
+    tasks: s.tasks ?? s.nodes,
+    command: s.command,
+    attributes: attrs,
+  };
+  if (s.user !== undefined) job.user = s.user;
+  if (s.coresPerNode !== undefined) job.coresPerNode = s.coresPerNode;
+  if (s.gpusPerNode !== undefined) job.gpusPerNode = s.gpusPerNode;
+  if (s.memoryMiB !== undefined) job.memoryMiB = s.memoryMiB;
+  if (s.walltimeSeconds !== undefined) job.walltimeSeconds = s.walltimeSeconds;
+  if (s.exclusive !== undefined) job.exclusive = s.exclusive;
+  return job;
+}

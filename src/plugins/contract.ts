@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import type { BurstPlan, Estimate, Interruption, Job, JobResult, ProvisionStep, ResourceRef } from '../core/types.js';
+
+/**
+ * What every call into a plugin gets. Plugins never see Temporal: the activity layer adapts
+ * heartbeats and cancellation to these.
+ */
+export interface PluginContext {
+  burstId: string;
+  owner: string;
+  /** 1 on the first try of this call, more on retries (Temporal's activity attempt). */
+  attempt: number;
+  /** For `run`: which start of this job this is (more than 1 after an interruption requeued it). */
+  runAttempt?: number;
+  /** Aborted when the burst cancels this call. */
+  signal: AbortSignal;
+  /** Report progress; also how a long call proves it is alive. */
+  heartbeat(details?: unknown): void;
+  log: { info(msg: string, meta?: Record<string, unknown>): void; warn(msg: string, meta?: Record<string, unknown>): void };
+}
+
+export interface OwnedResource {
+  burstId: string;
+  owner: string;
+  kind: string;
+  id: string;
+}
+
+/**
+ * The plugin contract: a small provider interface in the spirit of Karpenter's CloudProvider.
+ * Every method must be safe to call again with the same arguments (activities retry): provision
+ * finds what an earlier try made instead of making a second one; teardown treats "already gone"
+ * as done. `P` is the parsed params type.
+ */
+export interface Plugin<P = any> {
+  readonly name: string;
+  readonly description: string;
+  /** zod schema for the params: one source for YAML keys, validation and JSON Schema. */
+  readonly params: z.ZodType<P>;
+  /** Cheap, no side effects: can this plugin take these jobs at all, and at what cost. */
+  estimate(jobs: Job[], params: P): Estimate | { unfit: string };
+  /** Size the burst and list its provision steps, in creation order. No side effects. */
+  plan(jobs: Job[], params: P, ctx: PluginContext): Promise<BurstPlan>;
+  /** Create one step's resource, or return the one an earlier try made. */
+  provision(step: ProvisionStep, plan: BurstPlan, params: P, ctx: PluginContext): Promise<ResourceRef>;
+  /** Connect the created capacity to the local scheduler; resolves when nodes are usable. */
+  join(resources: ResourceRef[], params: P, ctx: PluginContext): Promise<void>;
+  /** Run one job on the given nodes, where the plugin itself is the executor. */
+  run?(job: Job, nodes: ResourceRef[], params: P, ctx: PluginContext): Promise<JobResult>;
+  /** Current interruption notices for these resources (spot warnings, lost nodes). */
+  interruptions?(resources: ResourceRef[], params: P, ctx: PluginContext): Promise<Interruption[]>;
+  /** Delete one step's resource. `ref` is absent when provision may have run but never returned. */
+  teardown(step: ProvisionStep, ref: ResourceRef | undefined, params: P, ctx: PluginContext): Promise<void>;
+  /** Resources tagged as ours, for the orphan sweep. */
+  owned(params: P): Promise<OwnedResource[]>;
+}
+
+export function definePlugin<P>(p: Plugin<P>): Plugin<P> {
+  return p;
+}

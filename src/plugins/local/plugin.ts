@@ -1,0 +1,289 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CapacityError, InjectedFault, NodeLostError, TransientError } from '../../core/errors.js';
+import type { BurstPlan, Estimate, Job, JobResult, ProvisionStep, ResourceRef, TaskResult } from '../../core/types.js';
+import { definePlugin, type PluginContext } from '../contract.js';
+import {
+  BURST_ENV,
+  DEFAULT_WORKDIR,
+  NODE_DIR_ENV,
+  appendLedger,
+  burstDir,
+  isAgentOf,
+  nodeDir,
+  processesWithEnv,
+  readAgentInfo,
+} from './layout.js';
+
+export const FAULT_STEPS = ['plan', 'provision', 'join', 'run', 'teardown'] as const;
+
+export const localParams = z
+  .strictObject({
+    workdir: z.string().min(1).default(DEFAULT_WORKDIR).describe('Where node directories live; each burst gets <workdir>/<burstId>.'),
+    nodes: z.number().int().positive().max(256).optional().describe('Burst size; default is the largest job (flux-burst rule).'),
+    maxNodes: z.number().int().positive().max(256).default(64).describe('Largest burst this plugin accepts.'),
+    latencyMs: z.number().int().nonnegative().max(600_000).default(0).describe('Injected delay per provision step, to imitate a slow cloud.'),
+    costPerNodeHour: z.number().nonnegative().default(0).describe('Pretend price, for ordering and spend estimates.'),
+    readyTimeoutSeconds: z.number().positive().max(3600).default(30).describe('How long join waits for every node to answer.'),
+    fault: z
+      .strictObject({
+        step: z.enum(FAULT_STEPS).describe('The saga step that fails.'),
+        node: z.number().int().nonnegative().optional().describe('Only this node index fails (provision, teardown).'),
+        times: z.number().int().positive().optional().describe('Fail only the first N attempts (a transient fault); default: every attempt.'),
+        afterCreate: z.boolean().default(false).describe('provision: fail after the node was made, as if the worker died before answering.'),
+      })
+      .optional()
+      .describe('Inject a failure, to exercise rollback paths.'),
+  })
+  .describe('Nodes are local processes that really run the jobs.');
+export type LocalParams = z.output<typeof localParams>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The compiled agent; under vitest (TS sources) use the build in dist/. */
+export function agentScript(): string {
+  const js = join(here, 'agent.js');
+  if (existsSync(js)) return js;
+  return resolve(here, '../../../dist/src/plugins/local/agent.js');
+}
+
+function maybeFault(p: LocalParams, step: (typeof FAULT_STEPS)[number], ctx: PluginContext, nodeIndex?: number): void {
+  const f = p.fault;
+  if (!f || f.step !== step) return;
+  if (f.node !== undefined && nodeIndex !== undefined && f.node !== nodeIndex) return;
+  if (f.times !== undefined && ctx.attempt > f.times) return;
+  throw new InjectedFault(step, f.times !== undefined);
+}
+
+function nodeIndexOf(step: ProvisionStep): number {
+  return Number(/(\d+)$/.exec(step.node ?? step.key)?.[1] ?? -1);
+}
+
+async function call(port: number, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : undefined,
+    body: body ? JSON.stringify(body) : undefined,
+    signal,
+  });
+  const json = (await res.json()) as { error?: string };
+  if (!res.ok) throw new TransientError(`agent ${method} ${path}: HTTP ${res.status} ${json.error ?? ''}`);
+  return json;
+}
+
+function isConnRefused(e: unknown): boolean {
+  const c = (e as { cause?: { code?: string } }).cause?.code;
+  return c === 'ECONNREFUSED' || c === 'ECONNRESET' || c === 'UND_ERR_SOCKET';
+}
+
+/** Kill everything carrying the node's marker (agent and any task it left), then wait for it. */
+async function killNode(dir: string): Promise<number> {
+  let pids = processesWithEnv(NODE_DIR_ENV, dir);
+  const found = pids.length;
+  const info = readAgentInfo(dir);
+  if (info && isAgentOf(info.pid, dir)) {
+    try {
+      process.kill(info.pid, 'SIGTERM'); // lets the agent kill its tasks' groups first
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 40 && pids.length; i++) {
+    await sleep(50);
+    pids = processesWithEnv(NODE_DIR_ENV, dir);
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 100 && processesWithEnv(NODE_DIR_ENV, dir).length; i++) await sleep(20);
+  return found;
+}
+
+async function waitForAgent(dir: string, ms: number, signal: AbortSignal, exited: () => number | null): Promise<ReturnType<typeof readAgentInfo>> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const info = readAgentInfo(dir);
+    if (info && isAgentOf(info.pid, dir)) return info;
+    const code = exited();
+    if (code !== null && code !== 3) return undefined; // the agent died on its own
+    await sleep(25, undefined, { signal });
+  }
+  return undefined;
+}
+
+function estimate(jobs: Job[], p: LocalParams): Estimate | { unfit: string } {
+  const nodes = p.nodes ?? Math.max(1, ...jobs.map((j) => j.nodes));
+  if (nodes > p.maxNodes) return { unfit: `needs ${nodes} nodes, local maxNodes is ${p.maxNodes}` };
+  return { nodes, costPerHour: nodes * p.costPerNodeHour, secondsToReady: 0.2 + (p.latencyMs * nodes) / 1000 };
+}
+
+export const localPlugin = definePlugin<LocalParams>({
+  name: 'local',
+  description: 'Nodes are processes on this machine that really run the jobs (demo, tests, Slurm slurmd hosts).',
+  params: localParams,
+
+  estimate,
+
+  async plan(jobs, p, ctx) {
+    maybeFault(p, 'plan', ctx);
+    const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
+    const nodes = p.nodes ?? biggest;
+    if (nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
+    if (nodes > p.maxNodes) throw new CapacityError(`burst needs ${nodes} nodes but local maxNodes is ${p.maxNodes}`, 'Unfit');
+    const est = estimate(jobs, p);
+    const steps: ProvisionStep[] = Array.from({ length: nodes }, (_, i) => ({ key: `node-${i}`, kind: 'node', node: `node-${i}` }));
+    const plan: BurstPlan = {
+      plugin: 'local',
+      nodes,
+      groups: [{ name: 'local', count: nodes, shape: 'process', gangMin: nodes }],
+      steps,
+      estimate: 'unfit' in est ? { nodes, costPerHour: 0, secondsToReady: 0 } : est,
+    };
+    return plan;
+  },
+
+  async provision(step, _plan, p, ctx) {
+    if (step.kind !== 'node' || !step.node) throw new TransientError(`local plugin cannot provision a ${step.kind}`);
+    const index = nodeIndexOf(step);
+    if (!p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index);
+    const bdir = burstDir(p.workdir, ctx.burstId);
+    const dir = nodeDir(p.workdir, ctx.burstId, step.node);
+    mkdirSync(dir, { recursive: true });
+    const ownerFile = join(bdir, 'owner.json');
+    if (!existsSync(ownerFile)) writeFileSync(ownerFile, JSON.stringify({ burstId: ctx.burstId, owner: ctx.owner }));
+
+    let info = readAgentInfo(dir);
+    if (!(info && isAgentOf(info.pid, dir))) {
+      if (existsSync(join(dir, 'claim'))) {
+        // An earlier try started an agent; give it a moment to publish agent.json before we
+        // decide it died and clear the claim.
+        info = await waitForAgent(dir, 3000, ctx.signal, () => null);
+        if (!info) {
+          await killNode(dir);
+          rmSync(join(dir, 'claim'), { recursive: true, force: true });
+          rmSync(join(dir, 'agent.json'), { force: true });
+        }
+      }
+      if (!info) {
+        if (p.latencyMs) await sleep(p.latencyMs, undefined, { signal: ctx.signal });
+        const log = openSync(join(dir, 'agent.log'), 'a');
+        const child = spawn(process.execPath, [agentScript(), dir, step.node, ctx.burstId, p.workdir], {
+          detached: true,
+          stdio: ['ignore', log, log],
+          env: { ...process.env, [NODE_DIR_ENV]: dir, [BURST_ENV]: ctx.burstId },
+        });
+        closeSync(log);
+        child.unref();
+        let code: number | null = null;
+        child.on('exit', (c) => (code = c ?? 1));
+        info = await waitForAgent(dir, 10_000, ctx.signal, () => code);
+        if (!info) throw new TransientError(`node ${step.node}: agent did not start (see ${join(dir, 'agent.log')})`);
+      }
+    }
+    if (p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index);
+    return { key: step.key, kind: 'node', id: String(info.pid), node: step.node, data: { port: info.port, dir } };
+  },
+
+  async join(resources, p, ctx) {
+    maybeFault(p, 'join', ctx);
+    const deadline = Date.now() + p.readyTimeoutSeconds * 1000;
+    for (const r of resources.filter((x) => x.kind === 'node')) {
+      for (;;) {
+        try {
+          const h = (await call(Number(r.data?.port), 'GET', '/health', undefined, ctx.signal)) as { node: string };
+          if (h.node === r.node) break;
+          throw new TransientError(`port ${r.data?.port} answers as ${h.node}, not ${r.node}`);
+        } catch (e) {
+          if (Date.now() > deadline) throw new NodeLostError(r.node!, `node ${r.node} did not answer within ${p.readyTimeoutSeconds}s: ${(e as Error).message}`);
+          await sleep(100, undefined, { signal: ctx.signal });
+        }
+      }
+      ctx.heartbeat({ joined: r.node });
+    }
+  },
+
+  async run(job, nodes, p, ctx) {
+    maybeFault(p, 'run', ctx);
+    if (nodes.length === 0) throw new TransientError(`job ${job.id} was given no nodes`);
+    const runKey = `${job.id}.${ctx.runAttempt ?? 1}`;
+    const ranks = Array.from({ length: Math.max(1, job.tasks) }, (_, rank) => ({ rank, node: nodes[rank % nodes.length]! }));
+    const portOf = (r: ResourceRef) => Number(r.data?.port);
+    const onAbort = () => {
+      // Best effort: the burst cancelled this job (cancel or interruption); stop its tasks.
+      for (const { rank, node } of ranks) void call(portOf(node), 'DELETE', `/tasks/${runKey}.${rank}`).catch(() => undefined);
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const results = await Promise.all(
+        ranks.map(async ({ rank, node }): Promise<TaskResult> => {
+          const path = `/tasks/${runKey}.${rank}`;
+          try {
+            await call(portOf(node), 'PUT', path, { command: job.command }, ctx.signal);
+            for (;;) {
+              const v = (await call(portOf(node), 'GET', `${path}?waitMs=1000`, undefined, ctx.signal)) as {
+                state: string;
+                exitCode?: number;
+                stdout: string;
+                stderr: string;
+              };
+              ctx.heartbeat({ job: job.id, rank });
+              if (v.state !== 'running') return { rank, node: node.node!, exitCode: v.exitCode ?? -1, stdout: v.stdout, stderr: v.stderr };
+            }
+          } catch (e) {
+            if (isConnRefused(e)) throw new NodeLostError(node.node!, `node ${node.node} stopped answering while running job ${job.id}`);
+            throw e;
+          }
+        }),
+      );
+      const failed = results.find((r) => r.exitCode !== 0);
+      const result: JobResult = { jobId: job.id, exitCode: failed?.exitCode ?? 0, tasks: results };
+      return result;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  },
+
+  async teardown(step, _ref, p, ctx) {
+    if (step.kind !== 'node' || !step.node) return;
+    maybeFault(p, 'teardown', ctx, nodeIndexOf(step));
+    const bdir = burstDir(p.workdir, ctx.burstId);
+    const dir = nodeDir(p.workdir, ctx.burstId, step.node);
+    const killed = await killNode(dir);
+    const existed = existsSync(dir);
+    rmSync(dir, { recursive: true, force: true });
+    if (killed || existed) appendLedger(p.workdir, { event: 'destroy', burstId: ctx.burstId, node: step.node });
+    // The burst directory goes with its last node.
+    try {
+      const left = readdirSync(bdir).filter((e) => e !== 'owner.json');
+      if (left.length === 0) rmSync(bdir, { recursive: true, force: true });
+    } catch {
+      /* already gone */
+    }
+  },
+
+  async owned(p) {
+    if (!existsSync(p.workdir)) return [];
+    const out = [];
+    for (const e of readdirSync(p.workdir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      let owner = 'unknown';
+      try {
+        owner = (JSON.parse(readFileSync(join(p.workdir, e.name, 'owner.json'), 'utf8')) as { owner: string }).owner;
+      } catch {
+        /* a burst dir without owner.json is still ours: it is in our workdir */
+      }
+      for (const n of readdirSync(join(p.workdir, e.name), { withFileTypes: true })) {
+        if (n.isDirectory()) out.push({ burstId: e.name, owner, kind: 'node', id: n.name });
+      }
+    }
+    return out;
+  },
+});
+

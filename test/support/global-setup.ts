@@ -1,0 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startDevServer } from '../../src/temporal/dev-server.js';
+import { freePort } from './ports.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalUiUrl: string;
+    stateDir: string;
+  }
+}
+
+/**
+ * One real Temporal dev server (SQLite, UI on) shared by the suite; tests that restart a server
+ * start their own. The build must be current: local nodes run the compiled agent and CLI tests
+ * run bin/fluxburst.js.
+ */
+export default async function setup(project: TestProject) {
+  if (!process.env.FLUXBURST_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  const stateDir = mkdtempSync(join(tmpdir(), 'fluxburst-test-'));
+  const port = await freePort();
+  const uiPort = await freePort();
+  const { child, info } = await startDevServer({ stateDir, port, uiPort });
+  project.provide('temporalAddress', info.address);
+  project.provide('temporalUiUrl', info.uiUrl!);
+  project.provide('stateDir', stateDir);
+  return async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BundleOptions, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { PluginRegistry } from '../src/plugins/registry.js';
+import { type ResolvedConnection, connectionOptions } from '../src/temporal/connection.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The workflow bundle: the one `npm run build` wrote (dist/workflow-bundle.js), or a fresh one
+ * from the sources. A prebuilt bundle keeps worker start-up (and restart after a crash) fast.
+ */
+export async function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = [join(here, '..', 'workflow-bundle.js'), join(here, '..', 'dist', 'workflow-bundle.js')].find(existsSync);
+  if (prebuilt && process.env.FLUXBURST_REBUNDLE !== '1') return { codePath: prebuilt };
+  return bundleWorkflowCode(bundleOptions());
+}
+
+/** Bundle options; TS sources use `.js` import specifiers, which webpack must map back to `.ts`. */
+export function bundleOptions(): BundleOptions {
+  const ts = join(here, '..', 'workflows', 'index.ts');
+  const js = join(here, '..', 'workflows', 'index.js');
+  return {
+    workflowsPath: existsSync(js) ? js : ts,
+    webpackConfigHook: (config) => {
+      config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
+      return config;
+    },
+  };
+}
+
+export interface WorkerOptions {
+  connection: ResolvedConnection;
+  registry: PluginRegistry;
+  /** Max activities at once (provision/run calls are mostly waiting). */
+  maxConcurrentActivities?: number;
+  identity?: string;
+}
+
+export async function createBurstWorker(o: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect(connectionOptions(o.connection));
+  const worker = await Worker.create({
+    connection,
+    namespace: o.connection.namespace,
+    taskQueue: o.connection.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(o.registry),
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 200,
+    // Graceful drain on SIGTERM: running activities get this long to finish before cancel.
+    shutdownGraceTime: '20s',
+    ...(o.identity ? { identity: o.identity } : {}),
+  });
+  return { worker, connection };
+}

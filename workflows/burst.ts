@@ -1,0 +1,359 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
+import { SA_PHASE, SA_PLUGIN } from '../src/core/search-attributes.js';
+import type {
+  BurstInput,
+  BurstResult,
+  BurstStatus,
+  Interruption,
+  Job,
+  JobStatus,
+  Phase,
+  ProvisionStep,
+  ResourceRef,
+  Step,
+} from '../src/core/types.js';
+import { addJobsUpdate, cancelSignal, interruptionSignal, statusQuery } from './messages.js';
+
+/** A created (or maybe-created) resource and how to undo it: the saga's compensation entry. */
+interface Undo {
+  step: ProvisionStep;
+  ref?: ResourceRef;
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof ActivityFailure && e.cause) return messageOf(e.cause);
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+function failureType(e: unknown): string | undefined {
+  if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure) return e.cause.type ?? undefined;
+  if (e instanceof ApplicationFailure) return e.type ?? undefined;
+  return undefined;
+}
+
+function lostNode(e: unknown): string | undefined {
+  if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'NodeLost') {
+    return (e.cause.details?.[0] as { node?: string } | undefined)?.node;
+  }
+  return undefined;
+}
+
+/**
+ * One burst: select → plan → provision → join → run/monitor → teardown.
+ *
+ * Provisioning is a saga: a step's compensation is recorded *before* its activity runs (the
+ * activity may create the resource and then lose its answer), and teardown runs every recorded
+ * compensation in reverse inside a non-cancellable scope, whether the burst finished, failed or
+ * was cancelled.
+ */
+export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
+  const burstId = workflowInfo().workflowId;
+  const st: BurstStatus = { burstId, owner: input.owner, phase: 'pending', resources: [], jobs: [], interruptions: [], timeline: [] };
+  setHandler(statusQuery, () => st);
+
+  const t = input.timeouts;
+  const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
+  const quick = proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '500ms', maximumAttempts: 5, nonRetryableErrorTypes },
+  });
+  const steps = proxyActivities<Activities>({
+    startToCloseTimeout: t.stepSeconds * 1000,
+    heartbeatTimeout: t.heartbeatSeconds * 1000,
+    retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
+  });
+  const runner = proxyActivities<Activities>({
+    startToCloseTimeout: t.jobSeconds * 1000,
+    heartbeatTimeout: t.heartbeatSeconds * 1000,
+    retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+    // A cancelled job must really stop (its tasks killed) before its nodes are reused or deleted.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+
+  const setPhase = (phase: Phase) => {
+    st.phase = phase;
+    st.timeline.push({ phase, at: Date.now() });
+    upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
+  };
+
+  const undo: Undo[] = [];
+  let step: Step = 'select';
+  let plugin = '';
+  let params: Record<string, unknown> = {};
+  const call = () => ({ burstId, owner: input.owner, plugin, params });
+
+  const jobsById = new Map<string, Job>();
+  const interrupts: Interruption[] = [];
+  let wake = 0;
+  let cancelledBySignal = false;
+
+  const body = new CancellationScope();
+  setHandler(cancelSignal, ({ reason }) => {
+    if (st.cancelReason || ['teardown', 'completed', 'failed', 'cancelled'].includes(st.phase)) return;
+    st.cancelReason = reason || 'cancelled';
+    cancelledBySignal = true;
+    body.cancel();
+  });
+  setHandler(interruptionSignal, (n) => {
+    interrupts.push(n);
+    wake++;
+  });
+  setHandler(
+    addJobsUpdate,
+    (jobs) => {
+      for (const j of jobs) {
+        const js: JobStatus = { id: j.id, name: j.name, nodes: j.nodes, state: 'pending', attempts: 0, assigned: [] };
+        jobsById.set(j.id, j);
+        st.jobs.push(js);
+      }
+      wake++;
+      return { accepted: jobs.map((j) => j.id) };
+    },
+    {
+      validator: (jobs) => {
+        if (st.phase !== 'run' && st.phase !== 'join' && st.phase !== 'provision') {
+          throw new Error(`burst is in phase ${st.phase}; jobs can be added while it provisions or runs`);
+        }
+        const size = st.plan?.nodes ?? 0;
+        for (const j of jobs) {
+          if (!j || typeof j.id !== 'string' || !Array.isArray(j.command) || !(j.nodes >= 1)) throw new Error('each job needs id, nodes >= 1 and command');
+          if (jobsById.has(j.id)) throw new Error(`job ${j.id} is already in this burst`);
+          if (j.nodes > size) throw new Error(`job ${j.id} needs ${j.nodes} nodes; this burst has ${size}`);
+        }
+      },
+    },
+  );
+
+  /** Provision one step; its compensation is pushed first so a lost answer still gets undone. */
+  const provisionOne = async (s: ProvisionStep): Promise<ResourceRef> => {
+    const entry: Undo = { step: s };
+    undo.unshift(entry);
+    const ref = await steps.provisionStep({ ...call(), step: s, plan: st.plan! });
+    entry.ref = ref;
+    st.resources.push(ref);
+    return ref;
+  };
+
+  const teardownOne = async (u: Undo): Promise<void> => {
+    await steps.teardownStep({ ...call(), step: u.step, ref: u.ref });
+    st.resources = st.resources.filter((r) => r.key !== u.step.key);
+  };
+
+  let caught: unknown;
+  try {
+    await body.run(async () => {
+      // select
+      setPhase('select');
+      step = 'select';
+      const sel = await quick.selectJobs({ source: input.source, selector: input.selector });
+      for (const j of sel.selected) {
+        jobsById.set(j.id, j);
+        st.jobs.push({ id: j.id, name: j.name, nodes: j.nodes, state: 'pending', attempts: 0, assigned: [] });
+      }
+      if (sel.selected.length === 0) return;
+
+      // plan
+      setPhase('plan');
+      step = 'plan';
+      const choice = await quick.planBurst({ burstId, owner: input.owner, jobs: sel.selected, plugins: input.plugins, maxNodes: input.maxNodes });
+      plugin = choice.plugin;
+      params = choice.params;
+      st.plugin = choice.plugin;
+      st.reason = choice.reason;
+      st.plan = choice.plan;
+      upsertSearchAttributes([{ key: SA_PLUGIN, value: plugin }]);
+
+      // provision
+      setPhase('provision');
+      step = 'provision';
+      for (const s of choice.plan.steps) await provisionOne(s);
+
+      // join
+      setPhase('join');
+      step = 'join';
+      await steps.joinNodes({ ...call(), resources: st.resources });
+
+      // run / monitor
+      setPhase('run');
+      step = 'run';
+      await runJobs();
+    });
+  } catch (err) {
+    caught = err;
+    if (!isCancellation(err)) st.error = { step, message: messageOf(err) };
+  }
+
+  await teardownAll();
+
+  if (st.error) {
+    setPhase('failed');
+    throw ApplicationFailure.create({
+      type: 'BurstFailed',
+      message: `burst ${burstId} failed at ${st.error.step}: ${st.error.message}`,
+      nonRetryable: true,
+      details: [{ step: st.error.step, type: failureType(caught) }],
+      cause: caught instanceof Error ? caught : undefined,
+    });
+  }
+  if (caught !== undefined && !cancelledBySignal) {
+    // Cancelled through Temporal (UI button, `temporal workflow cancel`): end as Canceled.
+    setPhase('cancelled');
+    throw caught;
+  }
+  if (cancelledBySignal) {
+    for (const j of st.jobs) if (j.state === 'pending' || j.state === 'running') j.state = 'cancelled';
+    setPhase('cancelled');
+    return { burstId, outcome: 'cancelled', status: st };
+  }
+  setPhase('completed');
+  return { burstId, outcome: st.jobs.length === 0 ? 'nothing-to-do' : 'completed', status: st };
+
+  /** Runs every recorded compensation, newest first; never cancelled, always finishes the list. */
+  async function teardownAll(): Promise<void> {
+    if (undo.length === 0) return;
+    await CancellationScope.nonCancellable(async () => {
+      setPhase('teardown');
+      const leaked: string[] = [];
+      let firstError: unknown;
+      while (undo.length) {
+        const u = undo.shift()!;
+        try {
+          await teardownOne(u);
+        } catch (e) {
+          log.error('teardown step failed', { step: u.step.key, error: messageOf(e) });
+          leaked.push(`${u.step.key}${u.ref ? ` (${u.ref.id})` : ''}`);
+          firstError ??= e;
+        }
+      }
+      if (leaked.length && !st.error) {
+        step = 'teardown';
+        st.error = { step: 'teardown', message: `${messageOf(firstError)}; left behind: ${leaked.join(', ')}` };
+      }
+    });
+  }
+
+  /** Hand pending jobs to free nodes until all are done; handle interruptions as they come. */
+  async function runJobs(): Promise<void> {
+    const nodes = st.resources.filter((r) => r.node);
+    const free: string[] = nodes.map((r) => r.node!);
+    const refs = new Map(nodes.map((r) => [r.node!, r]));
+    const running = new Map<string, { scope: CancellationScope; requeue: boolean }>();
+    const drained = new Set<string>();
+    let replacements = 0;
+    let runError: unknown;
+
+    const release = (names: string[]) => {
+      for (const n of names) if (!drained.has(n) && refs.has(n) && !free.includes(n)) free.push(n);
+      free.sort();
+    };
+
+    const startJob = (js: JobStatus) => {
+      const job = jobsById.get(js.id)!;
+      const alloc = free.splice(0, job.nodes);
+      js.state = 'running';
+      js.attempts += 1;
+      js.assigned = alloc;
+      delete js.error;
+      const scope = new CancellationScope();
+      const entry = { scope, requeue: false };
+      running.set(js.id, entry);
+      scope
+        .run(() => runner.runJob({ ...call(), job, nodes: alloc.map((n) => refs.get(n)!), runAttempt: js.attempts }))
+        .then(
+          (result) => {
+            js.result = result;
+            js.state = result.exitCode === 0 ? 'completed' : 'failed';
+          },
+          (e) => {
+            const lost = lostNode(e);
+            if (lost && !drained.has(lost)) interrupts.push({ node: lost, kind: 'node-lost', reason: messageOf(e) });
+            if (lost) entry.requeue = true;
+            if (entry.requeue) {
+              js.state = 'pending';
+              js.assigned = [];
+            } else {
+              js.state = isCancellation(e) ? 'cancelled' : 'failed';
+              js.error = messageOf(e);
+              // The plugin could not run the job (not the job's own non-zero exit): the burst fails.
+              if (!isCancellation(e)) runError ??= e;
+            }
+          },
+        )
+        .finally(() => {
+          running.delete(js.id);
+          release(alloc);
+          wake++;
+        });
+    };
+
+    const interrupt = async (n: Interruption) => {
+      st.interruptions.push(n);
+      if (!refs.has(n.node) || drained.has(n.node)) return;
+      drained.add(n.node);
+      const i = free.indexOf(n.node);
+      if (i >= 0) free.splice(i, 1);
+      // Requeue what runs there: the job loses its nodes, not its place.
+      for (const js of st.jobs) {
+        if (js.state === 'running' && js.assigned.includes(n.node)) {
+          const r = running.get(js.id);
+          if (r) {
+            r.requeue = true;
+            r.scope.cancel();
+          }
+        }
+      }
+      const gone = undo.find((u) => u.step.node === n.node);
+      if (gone) {
+        undo.splice(undo.indexOf(gone), 1);
+        await teardownOne(gone).catch((e) => {
+          undo.push(gone); // retried at final teardown
+          log.warn('teardown of interrupted node failed', { node: n.node, error: messageOf(e) });
+        });
+      }
+      refs.delete(n.node);
+      if (replacements >= (st.plan?.nodes ?? 0) * 2) return;
+      replacements += 1;
+      const s: ProvisionStep = { key: `${n.node}-r${replacements}`, kind: 'node', node: `${n.node.replace(/-r\d+$/, '')}-r${replacements}` };
+      const ref = await provisionOne(s);
+      await steps.joinNodes({ ...call(), resources: [ref] });
+      refs.set(ref.node!, ref);
+      release([ref.node!]);
+    };
+
+    for (;;) {
+      if (runError !== undefined) {
+        for (const r of running.values()) r.scope.cancel();
+        throw runError;
+      }
+      while (interrupts.length) await interrupt(interrupts.shift()!);
+      for (const js of st.jobs) {
+        if (js.state !== 'pending') continue;
+        const job = jobsById.get(js.id)!;
+        if (job.nodes > refs.size) {
+          js.state = 'failed';
+          js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst`;
+          continue;
+        }
+        if (job.nodes <= free.length) startJob(js);
+      }
+      if (running.size === 0 && !st.jobs.some((j) => j.state === 'pending')) return;
+      const seen = wake;
+      await condition(() => wake !== seen || interrupts.length > 0);
+    }
+  }
+}

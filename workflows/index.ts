@@ -1,0 +1,3 @@
+// The worker's workflows bundle entry: every workflow type fluxburst registers.
+export { burstWorkflow } from './burst.js';
+export * from './messages.js';
