@@ -14,7 +14,7 @@ export interface LoadedConfig {
 
 /** Parse config text; every problem names its field path and the file. */
 export function parseConfig(text: string, origin: string, reg: PluginRegistry, baseDir = process.cwd()): Config {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new InputError(origin, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }

@@ -10,11 +10,16 @@ import { table } from '../render.js';
 
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-/** Five-field cron, or Temporal's @every/@hourly forms; rejected here, not by the server later. */
+/**
+ * Temporal's cron string: 5 fields (minute hour day-of-month month day-of-week), 6 (+ year) or
+ * 7 (second first, + year), or @hourly-style names. Rejected here, not by the server at 3am.
+ */
 function checkCron(expr: string): void {
   const fields = expr.trim().split(/\s+/);
-  const ok = /^@(yearly|annually|monthly|weekly|daily|hourly|every\s+\S+)$/.test(expr.trim()) || (fields.length === 5 && fields.every((f) => /^[\d*/,\-A-Za-z?]+$/.test(f)));
-  if (!ok) throw new InputError('flags', [{ path: '--cron', message: `"${expr}" is not a cron expression (five fields: minute hour day-of-month month day-of-week)` }]);
+  const ok =
+    /^@(yearly|annually|monthly|weekly|daily|hourly|every\s+\S+)$/.test(expr.trim()) ||
+    (fields.length >= 5 && fields.length <= 7 && fields.every((f) => /^[\d*/,\-A-Za-z?]+$/.test(f)));
+  if (!ok) throw new InputError('flags', [{ path: '--cron', message: `"${expr}" is not a cron expression (minute hour day-of-month month day-of-week)` }]);
 }
 
 export function registerSchedule(program: Command): void {

@@ -58,6 +58,15 @@ function maybeFault(p: LocalParams, step: (typeof FAULT_STEPS)[number], ctx: Plu
   throw new InjectedFault(step, f.times !== undefined);
 }
 
+/** Sleep that keeps heartbeating, so a slow step is not mistaken for a dead worker. */
+async function pause(ms: number, ctx: PluginContext): Promise<void> {
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0; left = until - Date.now()) {
+    await sleep(Math.min(left, 1000), undefined, { signal: ctx.signal });
+    ctx.heartbeat({ waiting: until - Date.now() });
+  }
+}
+
 function nodeIndexOf(step: ProvisionStep): number {
   return Number(/(\d+)$/.exec(step.node ?? step.key)?.[1] ?? -1);
 }
@@ -172,7 +181,7 @@ export const localPlugin = definePlugin<LocalParams>({
         }
       }
       if (!info) {
-        if (p.latencyMs) await sleep(p.latencyMs, undefined, { signal: ctx.signal });
+        if (p.latencyMs) await pause(p.latencyMs, ctx);
         const log = openSync(join(dir, 'agent.log'), 'a');
         const child = spawn(process.execPath, [agentScript(), dir, step.node, ctx.burstId, p.workdir], {
           detached: true,
@@ -202,6 +211,7 @@ export const localPlugin = definePlugin<LocalParams>({
           throw new TransientError(`port ${r.data?.port} answers as ${h.node}, not ${r.node}`);
         } catch (e) {
           if (Date.now() > deadline) throw new NodeLostError(r.node!, `node ${r.node} did not answer within ${p.readyTimeoutSeconds}s: ${(e as Error).message}`);
+          ctx.heartbeat({ waitingFor: r.node });
           await sleep(100, undefined, { signal: ctx.signal });
         }
       }

@@ -1,0 +1,75 @@
+// Records real burst histories for the replay tests: starts a dev server and a worker, runs one
+// burst per interesting path, and writes each history to test/replay/histories/<name>.json.
+// Run after a deliberate workflow change (with a patch, see README "Versioning"):
+//   npm run build && node dist/scripts/record-histories.js
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { SA_OWNER } from '../src/core/search-attributes.js';
+import type { BurstInput, Job } from '../src/core/types.js';
+import { loadRegistry } from '../src/plugins/registry.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { projectRoot } from '../src/temporal/paths.js';
+import { createBurstWorker } from '../workers/worker.js';
+import { cancelSignal, interruptionSignal, statusQuery } from '../workflows/messages.js';
+
+const out = join(projectRoot(), 'test', 'replay', 'histories');
+mkdirSync(out, { recursive: true });
+const state = mkdtempSync(join(tmpdir(), 'fb-record-'));
+const nodes = mkdtempSync(join(tmpdir(), 'fb-record-nodes-'));
+const port = 17233 + Math.floor(Math.random() * 1000);
+const { child } = await startDevServer({ stateDir: state, port, headless: true });
+const address = `127.0.0.1:${port}`;
+const taskQueue = 'record';
+const { worker, connection } = await createBurstWorker({ connection: { address, namespace: 'default', taskQueue }, registry: await loadRegistry() });
+const running = worker.run();
+const client = new Client({ connection: await Connection.connect({ address }) });
+
+const job = (id: string, command: string[], n = 1): Job => ({ id, name: id, nodes: n, tasks: n, command, attributes: { system: { burstable: 1 } } });
+const input = (jobs: Job[], params: Record<string, unknown>): BurstInput => ({
+  owner: 'recorder',
+  source: { kind: 'inline', jobs },
+  selector: { kind: 'burstable' },
+  ordering: 'in_order',
+  plugins: [{ name: 'local', params: { workdir: nodes, ...params } }],
+  maxNodes: 64,
+  timeouts: { stepSeconds: 60, heartbeatSeconds: 5, jobSeconds: 120 },
+});
+const start = (name: string, i: BurstInput) =>
+  client.workflow.start('burstWorkflow', { workflowId: `replay-${name}`, taskQueue, args: [i], typedSearchAttributes: [{ key: SA_OWNER, value: i.owner }] });
+const untilRunning = async (h: WorkflowHandle) => {
+  for (;;) {
+    const s = await h.query(statusQuery).catch(() => undefined);
+    if (s?.jobs.some((j) => j.state === 'running')) return;
+    await sleep(100);
+  }
+};
+const save = async (name: string, h: WorkflowHandle) => {
+  await h.result().catch(() => undefined);
+  writeFileSync(join(out, `${name}.json`), historyToJSON(await h.fetchHistory()));
+  process.stdout.write(`recorded ${name}\n`);
+};
+
+try {
+  await save('completed', await start('completed', input([job('a', ['hostname'], 2), job('b', ['sh', '-c', 'exit 2'])], {})));
+  await save('fault-provision', await start('fault-provision', input([job('a', ['true'])], { nodes: 3, fault: { step: 'provision', node: 1 } })));
+  const c = await start('cancelled', input([job('a', ['sleep', '30'])], {}));
+  await untilRunning(c);
+  await c.signal(cancelSignal, { reason: 'recorded cancel' });
+  await save('cancelled', c);
+  const s = await start('interrupted', input([job('a', ['sleep', '2'])], {}));
+  await untilRunning(s);
+  await s.signal(interruptionSignal, { node: 'node-0', kind: 'spot-interruption', reason: 'recorded notice' });
+  await save('interrupted', s);
+} finally {
+  worker.shutdown();
+  await running;
+  await connection.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  rmSync(state, { recursive: true, force: true });
+  rmSync(nodes, { recursive: true, force: true });
+}
