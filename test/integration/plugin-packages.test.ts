@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PluginLoadError } from '../../src/core/errors.js';
+import { findPluginPackages, loadPluginPackage, loadRegistry } from '../../src/plugins/registry.js';
+import { ROOT, cli, client, input, job, result, start, startWorker, uid } from '../support/harness.js';
+
+const GOOD = join(ROOT, 'test', 'fixtures', 'plugins', 'node_modules');
+const BAD = join(ROOT, 'test', 'fixtures', 'bad-plugins', 'node_modules');
+
+describe('plugin discovery: installed fluxburst-plugin-<name> packages', () => {
+  it('finds and loads a real package, next to the built-ins', async () => {
+    const reg = await loadRegistry({ searchPaths: [GOOD] });
+    expect(reg.names()).toEqual(['local', 'echo']);
+    expect(reg.list().find((p) => p.plugin.name === 'echo')!.origin).toBe('package fluxburst-plugin-echo');
+  });
+
+  it('`fluxburst plugins` lists it, with its params schema, when FLUXBURST_PLUGIN_PATH points there', () => {
+    const r = cli(['plugins', '--json'], { FLUXBURST_PLUGIN_PATH: GOOD });
+    expect(r.code).toBe(0);
+    const echo = JSON.parse(r.stdout).find((p: { name: string }) => p.name === 'echo');
+    expect(echo.origin).toBe('package fluxburst-plugin-echo');
+    expect(Object.keys(echo.params.properties).sort()).toEqual(['ledger', 'nodes']);
+  });
+
+  it('refuses a package missing a contract method, naming the package and the method', async () => {
+    const found = findPluginPackages([BAD]).sort((a, b) => a.pkg.localeCompare(b.pkg));
+    expect(found.map((f) => f.pkg)).toEqual(['@acme/fluxburst-plugin-misnamed', 'fluxburst-plugin-broken']);
+    const broken = found.find((f) => f.pkg === 'fluxburst-plugin-broken')!;
+    await expect(loadPluginPackage(broken.pkg, broken.dir)).rejects.toThrow(/fluxburst-plugin-broken.*lacks method "teardown"/);
+    const misnamed = found.find((f) => f.pkg.includes('misnamed'))!;
+    await expect(loadPluginPackage(misnamed.pkg, misnamed.dir)).rejects.toBeInstanceOf(PluginLoadError);
+    await expect(loadPluginPackage(misnamed.pkg, misnamed.dir)).rejects.toThrow(/named "other" but the package name says "misnamed"/);
+  });
+
+  it('a bad installed plugin is a clear error from the CLI, not a crash', () => {
+    const r = cli(['plugins'], { FLUXBURST_PLUGIN_PATH: BAD });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*fluxburst-plugin-/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for a known error
+  });
+});
+
+describe('a burst through a third-party plugin', () => {
+  const TQ = uid('tq-pkg');
+  let w: Awaited<ReturnType<typeof startWorker>>;
+  beforeAll(async () => {
+    w = await startWorker(TQ, { registry: await loadRegistry({ searchPaths: [GOOD] }) });
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it('runs select → plan → provision → join → run → teardown on the package', async () => {
+    const ledger = join(mkdtempSync(join(tmpdir(), 'fb-echo-')), 'ledger');
+    writeFileSync(ledger, '');
+    const c = await client();
+    const inp = input([job('e1', { command: ['say', 'hi'] })], {}, { plugins: [{ name: 'echo', params: { ledger, nodes: 2 } }] });
+    const h = await start(c, TQ, uid('echo'), inp);
+    const r = await result(h);
+    expect(r.status.plugin).toBe('echo');
+    expect(r.status.jobs[0]!.result!.tasks[0]!.stdout).toBe('say hi\n');
+    const id = h.workflowId;
+    expect(readFileSync(ledger, 'utf8').trim().split('\n')).toEqual([
+      `provision ${id} echo-0`,
+      `provision ${id} echo-1`,
+      'join echo-0,echo-1',
+      'run e1',
+      `teardown ${id} echo-1`,
+      `teardown ${id} echo-0`,
+    ]);
+  });
+});
