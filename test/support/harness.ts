@@ -120,6 +120,22 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The CLI without blocking this process (needed when this process also runs the worker). */
+export function cliAsync(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
 /** `fluxburst worker` as a child process (so a test can SIGKILL it). */
 export function spawnWorker(args: string[], env: Record<string, string> = {}): ChildProcess & { ready: Promise<void> } {
   const child = spawn(process.execPath, [CLI, 'worker', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
