@@ -6,7 +6,8 @@
 //
 // HTTP on 127.0.0.1 (port in agent.json):
 //   GET    /health                 → {node, pid, burstId}
-//   PUT    /tasks/<key>            body {command: string[]}; starts it once, later PUTs attach
+//   PUT    /tasks/<key>?waitMs=N   body {command: string[]}; starts it once, later PUTs attach;
+//                                  then answers like GET
 //   GET    /tasks/<key>?waitMs=N   → task status, long-polling up to N ms for it to finish
 //   DELETE /tasks/<key>            kills the task's process group
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -161,7 +162,6 @@ const server = createServer(async (req, res) => {
         return send(res, 400, { error: 'command must be a non-empty list of strings' });
       }
       t ??= start(key, b.command as string[]);
-      return send(res, 200, view(t));
     }
     if (!t) return send(res, 404, { error: `no task ${key}` });
     if (req.method === 'DELETE') {

@@ -100,8 +100,9 @@ async function killNode(dir: string): Promise<number> {
       /* gone */
     }
   }
-  for (let i = 0; i < 40 && pids.length; i++) {
-    await sleep(50);
+  // The agent is usually gone within ~10 ms of SIGTERM; poll briskly, give up on grace after 2 s.
+  for (let i = 0; i < 200 && pids.length; i++) {
+    await sleep(10);
     pids = processesWithEnv(NODE_DIR_ENV, dir);
   }
   for (const pid of pids) {
@@ -122,7 +123,7 @@ async function waitForAgent(dir: string, ms: number, signal: AbortSignal, exited
     if (info && isAgentOf(info.pid, dir)) return info;
     const code = exited();
     if (code !== null && code !== 3) return undefined; // the agent died on its own
-    await sleep(25, undefined, { signal });
+    await sleep(5, undefined, { signal });
   }
   return undefined;
 }
@@ -235,16 +236,13 @@ export const localPlugin = definePlugin<LocalParams>({
         ranks.map(async ({ rank, node }): Promise<TaskResult> => {
           const path = `/tasks/${runKey}.${rank}`;
           try {
-            await call(portOf(node), 'PUT', path, { command: job.command }, ctx.signal);
+            type View = { state: string; exitCode?: number; stdout: string; stderr: string };
+            // PUT starts the task (or attaches to it after a retry) and long-polls like GET.
+            let v = (await call(portOf(node), 'PUT', `${path}?waitMs=1000`, { command: job.command }, ctx.signal)) as View;
             for (;;) {
-              const v = (await call(portOf(node), 'GET', `${path}?waitMs=1000`, undefined, ctx.signal)) as {
-                state: string;
-                exitCode?: number;
-                stdout: string;
-                stderr: string;
-              };
               ctx.heartbeat({ job: job.id, rank });
               if (v.state !== 'running') return { rank, node: node.node!, exitCode: v.exitCode ?? -1, stdout: v.stdout, stderr: v.stderr };
+              v = (await call(portOf(node), 'GET', `${path}?waitMs=1000`, undefined, ctx.signal)) as View;
             }
           } catch (e) {
             if (isConnRefused(e)) throw new NodeLostError(node.node!, `node ${node.node} stopped answering while running job ${job.id}`);
