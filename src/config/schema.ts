@@ -3,6 +3,9 @@ import type { PluginRegistry } from '../plugins/registry.js';
 
 export const DEFAULT_TASK_QUEUE = 'fluxburst';
 
+/** Owners are tags and a Keyword search attribute: keep them to what filters and labels accept. */
+export const ownerSchema = z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits and . _ : - only, 1 to 64 of them');
+
 export const temporalSection = z
   .strictObject({
     address: z.string().min(1).optional().describe('host:port of the Temporal frontend (default: the local dev server, localhost:7233).'),
@@ -53,7 +56,7 @@ export function configSchema(reg: PluginRegistry) {
         .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'lowercase letters, digits and dashes, at most 32, starting and ending alphanumeric')
         .default('burst')
         .describe('Burst name prefix; the workflow id is <name>-<nodes>n-<hash>.'),
-      owner: z.string().min(1).max(64).optional().describe('Who owns the bursts (tags, search attribute). Default: $USER.'),
+      owner: ownerSchema.optional().describe('Who owns the bursts (tags, search attribute). Default: $USER.'),
       jobs: z.string().min(1).optional().describe('Jobs file (YAML/JSON list, Flux jobinfo shape accepted), relative to this config.'),
       select: z
         .strictObject({ kind: z.literal('burstable').default('burstable') })

@@ -15,7 +15,9 @@ import { fluxJobinfo, simpleJob } from './schema.js';
 export function parseJobs(text: string, origin: string, format: 'yaml' | 'json' = 'yaml'): Job[] {
   let doc: unknown;
   try {
-    doc = format === 'json' ? JSON.parse(text) : parseYaml(text);
+    if (format === 'json') JSON.parse(text); // JSON's own syntax errors, before the YAML reading below
+    // JSON is YAML 1.2; reading both through yaml with bigints keeps 64-bit Flux ids exact.
+    doc = exactInts(parseYaml(text, { intAsBigInt: true }));
   } catch (e) {
     throw new InputError(origin, [{ path: '', message: `not valid ${format.toUpperCase()}: ${(e as Error).message.split('\n')[0]}` }]);
   }
@@ -49,6 +51,14 @@ export function parseJobs(text: string, origin: string, format: 'yaml' | 'json' 
   });
   if (issues.length) throw new InputError(origin, issues);
   return jobs;
+}
+
+/** bigint → number where that is exact; larger ones stay bigint (ids accept them, counts refuse). */
+function exactInts(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(exactInts);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, exactInts(x)]));
+  return v;
 }
 
 export async function readJobsFile(path: string): Promise<Job[]> {

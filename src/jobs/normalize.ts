@@ -44,8 +44,10 @@ export function fromFluxJobinfo(info: FluxJobinfo): Job {
   const perSlot = task0.count?.per_slot;
   const total = task0.count?.total;
   const tasks = info.ntasks ?? total ?? (perSlot ?? 1) * slots * (node ? countOf(node) : 1);
-  const cores = node ? perVertex(node, 'core') : slot ? perVertex(slot, 'core') * slots : 0;
-  const gpus = node ? perVertex(node, 'gpu') : slot ? perVertex(slot, 'gpu') * slots : 0;
+  // Without a node vertex the slots are spread over the job's nodes: per-node is total / nodes.
+  const perNode = (type: string) => (node ? perVertex(node, type) : slot ? Math.ceil((perVertex(slot, type) * slots) / nodes) : 0);
+  const cores = perNode('core');
+  const gpus = perNode('gpu');
   const system = spec.attributes?.system ?? {};
   const duration = typeof system.duration === 'number' && system.duration > 0 ? system.duration : undefined;
   const job: Job = {

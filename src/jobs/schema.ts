@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
+// Flux job ids are 64-bit; above 2^53 the parser hands them over as bigint, kept exact as text.
+const id = z.union([z.string().min(1), z.number().int().nonnegative(), z.bigint().nonnegative()]).transform(String);
 const command = z.array(z.string().min(1)).min(1, 'must name a program to run');
 const count = z.number().int().positive();
 

@@ -20,12 +20,15 @@ export interface PreparedBurst {
   skipped: string[];
 }
 
+/** $FLUXBURST_OWNER, $USER or the login name, made fit for a tag (odd characters become '-'). */
 export function defaultOwner(env = process.env): string {
+  let name: string;
   try {
-    return env.FLUXBURST_OWNER ?? env.USER ?? userInfo().username;
+    name = env.FLUXBURST_OWNER || env.USER || userInfo().username;
   } catch {
-    return 'unknown';
+    name = 'unknown';
   }
+  return name.replace(/[^\w.:-]/g, '-').slice(0, 64) || 'unknown';
 }
 
 /** `--plugin name` narrows the config's list to that plugin (its params from config if listed). */

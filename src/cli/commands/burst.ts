@@ -5,7 +5,8 @@ import { SA_OWNER } from '../../core/search-attributes.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBurst } from '../../plan/prepare.js';
 import { statusQuery } from '../../../workflows/messages.js';
-import { type CommonOpts, EXIT, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
+import { ownerSchema } from '../../config/schema.js';
+import { type CommonOpts, EXIT, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags, zArg } from '../common.js';
 import { jobsTable } from '../render.js';
 
 interface BurstOpts extends CommonOpts {
@@ -19,7 +20,7 @@ export function registerBurst(program: Command): void {
   withConnectionFlags(program.command('burst').description('Select burstable jobs, plan, and start one burst workflow.'))
     .option('-j, --jobs <file>', 'jobs file (YAML/JSON; Flux jobinfo shape accepted)')
     .option('-p, --plugin <name>', 'use only this plugin')
-    .option('--owner <name>', 'owner tag (default: config owner or $USER)')
+    .option('--owner <name>', 'owner tag (default: config owner or $USER)', zArg(ownerSchema, '--owner'))
     .option('-w, --wait', 'follow the burst to the end, showing its phases')
     .option('--json', 'machine-readable output')
     .action(async (o: BurstOpts) => {

@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { InputError } from '../../src/core/errors.js';
+import { DEFAULT_WORKDIR } from '../../src/plugins/local/layout.js';
+import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
+import { ROOT, cliAsync } from '../support/harness.js';
+
+let reg: PluginRegistry;
+let dir: string;
+beforeAll(async () => {
+  reg = await loadRegistry({ searchPaths: [] }); // built-ins only, whatever is installed
+  dir = mkdtempSync(join(tmpdir(), 'fb-config-unit-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LOCAL_DEFAULTS = { workdir: DEFAULT_WORKDIR, maxNodes: 64, latencyMs: 0, costPerNodeHour: 0, readyTimeoutSeconds: 30 };
+
+function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return e as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('defaults', () => {
+  it('an empty config is the whole default config: one local plugin, default timeouts', () => {
+    const cfg = parseConfig('', 't', reg);
+    expect(cfg).toEqual({
+      name: 'burst',
+      select: { kind: 'burstable' },
+      ordering: 'in_order',
+      plugins: [{ name: 'local', params: LOCAL_DEFAULTS }],
+      maxNodes: 64,
+      timeouts: { stepSeconds: 900, heartbeatSeconds: 15, jobSeconds: 86400 },
+      temporal: { taskQueue: 'fluxburst' },
+    });
+    expect(parseConfig('{}', 't', reg)).toEqual(cfg);
+    expect(loadConfig(undefined, reg)).toEqual({ config: cfg });
+  });
+
+  it('fills the other timeouts when one is given', () => {
+    expect(parseConfig('timeouts: { heartbeatSeconds: 5 }\n', 't', reg).timeouts).toEqual({ stepSeconds: 900, heartbeatSeconds: 5, jobSeconds: 86400 });
+  });
+
+  it('applies plugin params defaults, with or without a params mapping', () => {
+    expect(parseConfig('plugins:\n  - name: local\n', 't', reg).plugins).toEqual([{ name: 'local', params: LOCAL_DEFAULTS }]);
+    expect(parseConfig('plugins:\n  - name: local\n    params: { latencyMs: 250, fault: { step: join } }\n', 't', reg).plugins).toEqual([
+      { name: 'local', params: { ...LOCAL_DEFAULTS, latencyMs: 250, fault: { step: 'join', afterCreate: false } } },
+    ]);
+  });
+
+  it('keeps the temporal section as given, with the default task queue', () => {
+    const cfg = parseConfig('temporal:\n  address: example.org:7233\n  namespace: ns\n  tls: {}\n', 't', reg);
+    expect(cfg.temporal).toEqual({ address: 'example.org:7233', namespace: 'ns', taskQueue: 'fluxburst', tls: {} });
+  });
+});
+
+describe('jobs path', () => {
+  it('a relative `jobs:` is resolved against the config file’s directory, not the cwd', () => {
+    mkdirSync(join(dir, 'conf'), { recursive: true });
+    writeFileSync(join(dir, 'conf', 'fb.yaml'), 'jobs: ../queue/jobs.yaml\n');
+    const loaded = loadConfig(join(dir, 'conf', 'fb.yaml'), reg);
+    expect(loaded.path).toBe(join(dir, 'conf', 'fb.yaml'));
+    expect(loaded.config.jobs).toBe(join(dir, 'queue', 'jobs.yaml'));
+    expect(process.cwd()).not.toBe(join(dir, 'conf'));
+  });
+
+  it('an absolute `jobs:` is kept; parseConfig resolves against the base dir it is given', () => {
+    expect(parseConfig('jobs: /srv/jobs.yaml\n', 't', reg, '/elsewhere').jobs).toBe('/srv/jobs.yaml');
+    expect(parseConfig('jobs: j.yaml\n', 't', reg, '/base').jobs).toBe('/base/j.yaml');
+  });
+
+  it('examples/local.yaml loads and points at examples/jobs.yaml', () => {
+    const { config } = loadConfig(join(ROOT, 'examples', 'local.yaml'), reg);
+    expect(config.name).toBe('demo');
+    expect(config.jobs).toBe(join(ROOT, 'examples', 'jobs.yaml'));
+    expect(config.plugins).toEqual([{ name: 'local', params: LOCAL_DEFAULTS }]);
+  });
+});
+
+describe('errors name the field path and the file', () => {
+  it('names every bad field at once', () => {
+    const e = inputError(() => parseConfig('maxNodes: 0\nplugins:\n  - name: local\n    params: { latencyMs: -1, bogus: true }\nextra: 1\n', 'config fb.yaml', reg));
+    expect(e.issues.map((i) => i.path).sort()).toEqual(['extra', 'maxNodes', 'plugins[0].params.bogus', 'plugins[0].params.latencyMs']);
+    expect(e.message).toMatch(/^invalid config fb\.yaml:\n/);
+  });
+
+  it('YAML errors carry the line', () => {
+    const e = inputError(() => parseConfig('name: a\nname: b\n', 'config fb.yaml', reg));
+    expect(e.issues).toHaveLength(1);
+    expect(e.issues[0]!.message).toMatch(/^YAML: Map keys must be unique at line 2, column 1/);
+  });
+
+  it('a missing file is named', () => {
+    const e = inputError(() => loadConfig(join(dir, 'nope.yaml'), reg));
+    expect(e.message).toBe(`invalid config ${join(dir, 'nope.yaml')}:\n  - (root): cannot read: ENOENT`);
+  });
+});
+
+describe('schema and plugins commands', () => {
+  it('`fluxburst schema` prints a JSON Schema that rejects unknown top-level keys', async () => {
+    const r = await cliAsync(['schema']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as {
+      $schema: string;
+      type: string;
+      additionalProperties: unknown;
+      properties: Record<string, { default?: unknown; type?: string; items?: { properties?: Record<string, unknown> }; properties?: Record<string, unknown>; additionalProperties?: unknown }>;
+    };
+    expect(s.$schema).toMatch(/json-schema\.org/);
+    expect(s.type).toBe('object');
+    expect(s.additionalProperties).toBe(false);
+    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['plugins', 'maxNodes', 'timeouts', 'temporal', 'name', 'jobs']));
+    expect(s.properties.maxNodes).toMatchObject({ type: 'integer', default: 64, maximum: 10000 });
+    expect(s.properties.plugins).toMatchObject({ type: 'array', minItems: 1, default: [{ name: 'local' }] });
+    expect(s.properties.plugins!.items!.properties).toHaveProperty('params');
+    expect(s.properties.timeouts!.properties).toEqual(
+      expect.objectContaining({ stepSeconds: expect.anything(), heartbeatSeconds: expect.anything(), jobSeconds: expect.anything() }),
+    );
+    expect(s.properties.timeouts!.additionalProperties).toBe(false);
+  });
+
+  it('`fluxburst plugins --json` lists local with its params schema', async () => {
+    const r = await cliAsync(['plugins', '--json'], { FLUXBURST_PLUGIN_PATH: '' });
+    expect(r.code, r.stderr).toBe(0);
+    const list = JSON.parse(r.stdout) as { name: string; origin: string; description: string; params: { type: string; additionalProperties: unknown; properties: Record<string, { default?: unknown; enum?: unknown }> } }[];
+    const local = list.find((p) => p.name === 'local');
+    expect(local).toBeDefined();
+    expect(local!.origin).toBe('builtin');
+    expect(local!.description).toMatch(/processes/);
+    expect(local!.params.type).toBe('object');
+    expect(local!.params.additionalProperties).toBe(false);
+    expect(Object.keys(local!.params.properties)).toEqual(
+      expect.arrayContaining(['workdir', 'nodes', 'maxNodes', 'latencyMs', 'costPerNodeHour', 'readyTimeoutSeconds', 'fault']),
+    );
+    expect(local!.params.properties.maxNodes!.default).toBe(64);
+    expect(local!.params.properties.latencyMs!.default).toBe(0);
+    expect((local!.params.properties.fault as { properties: { step: { enum: string[] } } }).properties.step.enum).toEqual(['plan', 'provision', 'join', 'run', 'teardown']);
+  });
+
+  it('`fluxburst plugins` (table) shows each param with its default', async () => {
+    const r = await cliAsync(['plugins']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^local {2}\(builtin\)/m);
+    expect(r.stdout).toMatch(/latencyMs\s+integer\s+0\s/);
+  });
+});
