@@ -1,13 +1,23 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FluxburstError } from '../src/core/errors.js';
-import type { BurstPlan, Job, JobResult, PluginChoice, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec } from '../src/core/types.js';
-import { readJobsFile } from '../src/jobs/file-source.js';
+import type { BurstInput, BurstPlan, Job, JobResult, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec, TargetChoice } from '../src/core/types.js';
+import { readSource } from '../src/jobs/sources.js';
+import { configSchema } from '../src/config/schema.js';
+import { planBursts } from '../src/plan/planner.js';
+import { burstInput } from '../src/plan/prepare.js';
 import { chooseAndPlan, type Choice } from '../src/plan/choose.js';
 import type { PluginContext } from '../src/plugins/contract.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type Selection, selectJobs } from '../src/select/selectors.js';
 import { parseOrThrow } from '../src/core/zod-issues.js';
+
+export interface ScanResult {
+  /** Every job id the source holds now (the watch forgets seen ids that left). */
+  present: string[];
+  unfit: { jobId: string; reason: string }[];
+  bursts: { id: string; jobIds: string[]; input: BurstInput }[];
+}
 
 /** Who a call is for; every plugin call carries it so resources are tagged and found again. */
 export interface BurstRef {
@@ -66,13 +76,37 @@ export function createActivities(reg: PluginRegistry) {
   return {
     async selectJobs(input: { source: SourceSpec; selector: SelectorSpec }): Promise<Selection> {
       return guarded(async () => {
-        const jobs = input.source.kind === 'inline' ? input.source.jobs : await readJobsFile(input.source.path);
-        return selectJobs(jobs, input.selector);
+        const src = input.source;
+        if (src.kind === 'inline' && src.selected) return { selected: src.jobs, skipped: [] };
+        return selectJobs(await readSource(src), input.selector);
       });
     },
 
-    async planBurst(input: BurstRef & { jobs: Job[]; plugins: PluginChoice[]; maxNodes: number }): Promise<Choice> {
-      return guarded(() => chooseAndPlan(input.jobs, input.plugins, reg, input.maxNodes, pluginContext(input)));
+    /** Watch mode's scan: read the source, select, drop jobs already burst, plan the rest. */
+    async scanAndPlan(input: { config: Record<string, unknown>; source: SourceSpec; owner: string; exclude: string[] }): Promise<ScanResult> {
+      return guarded(async () => {
+        const config = parseOrThrow(configSchema(reg), input.config, 'watch config');
+        const jobs = await readSource(input.source);
+        const exclude = new Set(input.exclude);
+        const selection = await selectJobs(
+          jobs.filter((j) => !exclude.has(j.id)),
+          config.select as SelectorSpec,
+        );
+        const plan = planBursts(selection.selected, config, reg, { owner: input.owner });
+        return {
+          present: jobs.map((j) => j.id),
+          unfit: plan.unfit,
+          bursts: plan.bursts.map((b) => ({
+            id: b.id,
+            jobIds: b.jobs.map((j) => j.id),
+            input: burstInput(config, { owner: input.owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain }),
+          })),
+        };
+      });
+    },
+
+    async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number }): Promise<Choice> {
+      return guarded(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input)));
     },
 
     async provisionStep(input: PluginCall & { step: ProvisionStep; plan: BurstPlan }): Promise<ResourceRef> {

@@ -285,8 +285,7 @@ async function main() {
         owner: 'bench',
         source: { kind: 'inline', jobs: [job] },
         selector: { kind: 'burstable' },
-        ordering: 'in_order',
-        plugins: plugin === 'local' ? [{ name: 'local', params: { workdir, latencyMs: 0 } }] : [{ name: 'noop', params: {} }],
+        targets: plugin === 'local' ? [{ name: 'local', plugin: 'local', params: { workdir, latencyMs: 0 } }] : [{ name: 'noop', plugin: 'noop', params: {} }],
         maxNodes: 64,
         timeouts: TIMEOUTS,
       };

@@ -33,8 +33,7 @@ const input = (jobs: Job[], params: Record<string, unknown>): BurstInput => ({
   owner: 'recorder',
   source: { kind: 'inline', jobs },
   selector: { kind: 'burstable' },
-  ordering: 'in_order',
-  plugins: [{ name: 'local', params: { workdir: nodes, ...params } }],
+  targets: [{ name: 'local', plugin: 'local', params: { workdir: nodes, ...params } }],
   maxNodes: 64,
   timeouts: { stepSeconds: 60, heartbeatSeconds: 5, jobSeconds: 120 },
 });

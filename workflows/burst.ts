@@ -170,10 +170,11 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       // plan
       setPhase('plan');
       step = 'plan';
-      const choice = await quick.planBurst({ burstId, owner: input.owner, jobs: sel.selected, plugins: input.plugins, maxNodes: input.maxNodes });
+      const choice = await quick.planBurst({ burstId, owner: input.owner, jobs: sel.selected, targets: input.targets, maxNodes: input.maxNodes });
       plugin = choice.plugin;
       params = choice.params;
       st.plugin = choice.plugin;
+      st.target = choice.target;
       st.reason = choice.reason;
       st.plan = choice.plan;
       upsertSearchAttributes([{ key: SA_PLUGIN, value: plugin }]);

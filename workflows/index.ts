@@ -1,3 +1,4 @@
 // The worker's workflows bundle entry: every workflow type fluxburst registers.
 export { burstWorkflow } from './burst.js';
+export { watchWorkflow } from './watch.js';
 export * from './messages.js';

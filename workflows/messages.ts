@@ -6,3 +6,14 @@ export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
 export const interruptionSignal = defineSignal<[Interruption]>('interruption');
 export const addJobsUpdate = defineUpdate<{ accepted: string[] }, [Job[]]>('addJobs');
 export const statusQuery = defineQuery<BurstStatus>('status');
+
+export interface WatchStatus {
+  scans: number;
+  started: string[];
+  seen: number;
+  unfit: { jobId: string; reason: string }[];
+  lastScanAt?: number;
+  stopping: boolean;
+}
+export const stopWatchSignal = defineSignal('stop');
+export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServer } from './commands/server.js';
+import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerConfigCommands(program);
   registerSchedule(program);
+  registerWatch(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();

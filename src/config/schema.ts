@@ -35,18 +35,97 @@ export const timeoutsSection = z
   })
   .prefault({});
 
-/** One plugin entry: the plugin's own zod schema checks its params. */
-function pluginEntries(reg: PluginRegistry) {
+const targetName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'lowercase letters, digits and dashes, at most 32');
+
+export const capabilitiesSchema = z
+  .strictObject({
+    labels: z.record(z.string(), z.string()).default({}).describe('What this target offers, matched against jobs\' required labels.'),
+    architectures: z.array(z.enum(['x86_64', 'arm64'])).min(1).default(['x86_64']).describe('CPU architectures it can run.'),
+    gpus: z
+      .strictObject({
+        max: z.number().int().nonnegative().describe('Most GPUs one node can have.'),
+        kinds: z.array(z.string().min(1)).default([]).describe('GPU kinds on offer (empty: any kind asked for is refused).'),
+      })
+      .default({ max: 0, kinds: [] })
+      .describe('GPUs per node on offer.'),
+  })
+  .prefault({});
+
+const credentialRef = z.union([
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+/**
+ * One target entry (rainbow's cluster registry): a plugin, its params checked by the plugin's own
+ * zod schema, what it offers, how much of it we may use, and credentials by reference only.
+ */
+function targetEntries(reg: PluginRegistry) {
   const branches = reg.list().map(({ plugin }) =>
     z.strictObject({
-      name: z.literal(plugin.name),
+      plugin: z.literal(plugin.name),
+      name: targetName.optional().describe('Target name (default: the plugin name).'),
       params: (plugin.params as z.ZodType).prefault({}),
+      capabilities: capabilitiesSchema,
+      quota: z
+        .strictObject({
+          nodes: z.number().int().positive().optional().describe('Most nodes in flight on this target at once.'),
+          costPerHour: z.number().positive().optional().describe('Most estimated spend per hour on this target at once.'),
+        })
+        .prefault({}),
+      credentials: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'credential names are identifiers'), credentialRef).optional().describe('Secrets by reference: {env: NAME} or {file: path}.'),
     }),
   );
   if (branches.length === 0) throw new Error('no plugins registered');
   if (branches.length === 1) return branches[0]!;
-  return z.discriminatedUnion('name', branches as never);
+  return z.discriminatedUnion('plugin', branches as never);
 }
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const JOB_FIELDS = ['id', 'name', 'user', 'queue', 'nodes', 'tasks', 'coresPerNode', 'gpusPerNode', 'memoryMiB', 'walltimeSeconds', 'exclusive'] as const;
+export const conditionSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .refine((p) => (JOB_FIELDS as readonly string[]).includes(p) || /^attributes(\.[\w-]+)+$/.test(p), {
+        message: `a job field (${JOB_FIELDS.join(', ')}) or an attribute path like attributes.system.queue`,
+      }),
+    equals: scalar.optional(),
+    in: z.array(scalar).min(1).optional(),
+    exists: z.boolean().optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  })
+  .refine((c) => [c.equals !== undefined, c.in !== undefined, c.exists !== undefined, c.min !== undefined || c.max !== undefined].filter(Boolean).length === 1, {
+    message: 'give exactly one test: equals, in, exists, or a min/max range',
+  })
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: 'min is above max', path: ['min'] });
+
+export const selectorSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('burstable') }),
+    z
+      .strictObject({
+        kind: z.literal('match'),
+        all: z.array(conditionSchema).min(1).optional().describe('Every condition must hold.'),
+        any: z.array(conditionSchema).min(1).optional().describe('At least one must hold.'),
+      })
+      .refine((m) => m.all || m.any, { message: 'give `all` or `any` conditions' }),
+    z.strictObject({
+      kind: z.literal('module'),
+      path: z.string().min(1).describe('JS module (relative to this config) exporting (job) => boolean.'),
+      export: z.string().regex(/^[A-Za-z_$][\w$]*$/).default('default'),
+    }),
+  ])
+  .prefault({ kind: 'burstable' });
+
+export const orderingSchema = z
+  .union([
+    z.enum(['in_order', 'cheapest', 'fastest']),
+    z.strictObject({ fallback: z.array(targetName).min(1).describe('Exactly these targets, in this order.') }),
+  ])
+  .default('in_order')
+  .describe('Which target a burst goes to: in_order (config order), cheapest, fastest, or {fallback: [names]}.');
 
 export function configSchema(reg: PluginRegistry) {
   return z
@@ -58,21 +137,41 @@ export function configSchema(reg: PluginRegistry) {
         .describe('Burst name prefix; the workflow id is <name>-<nodes>n-<hash>.'),
       owner: ownerSchema.optional().describe('Who owns the bursts (tags, search attribute). Default: $USER.'),
       jobs: z.string().min(1).optional().describe('Jobs file (YAML/JSON list, Flux jobinfo shape accepted), relative to this config.'),
-      select: z
-        .strictObject({ kind: z.literal('burstable').default('burstable') })
-        .prefault({})
-        .describe('Which jobs may burst. burstable: the jobspec has attributes.system.burstable (flux-burst).'),
-      ordering: z.literal('in_order').default('in_order').describe('How plugins are tried: in_order (the first that fits).'),
-      plugins: z
-        .array(pluginEntries(reg))
-        .min(1, 'name at least one plugin')
-        .prefault([{ name: 'local' }] as never)
-        .describe('Plugins to burst onto, in order of preference.'),
-      maxNodes: z.number().int().positive().max(10_000).default(64).describe('Cap on nodes in one burst, whatever the plugin allows.'),
+      flux: z
+        .strictObject({ command: z.string().min(1).default('flux').describe('Path of the flux command (FLUX_URI comes from the environment).') })
+        .optional()
+        .describe('Read pending jobs from a Flux instance instead of a file (watch mode).'),
+      select: selectorSchema.describe('Which jobs may burst: burstable (flux-burst\'s attribute), match conditions, or a module.'),
+      ordering: orderingSchema,
+      grouping: z.enum(['pooled', 'exclusive']).default('pooled').describe('pooled: jobs share a burst sized to the largest (flux-burst); exclusive: one burst per job.'),
+      targets: z
+        .array(targetEntries(reg))
+        .min(1, 'name at least one target')
+        .prefault([{ plugin: 'local' }] as never)
+        .describe('Where bursts may go (plugins with params, capabilities, quota, credentials).'),
+      limits: z
+        .strictObject({
+          maxNodes: z.number().int().positive().max(10_000).default(64).describe('Most nodes in one burst.'),
+          maxCostPerHour: z.number().positive().optional().describe('Most estimated spend per hour of one burst.'),
+        })
+        .prefault({}),
       timeouts: timeoutsSection,
       temporal: temporalSection,
+    })
+    .superRefine((c, ctx) => {
+      if (c.jobs && c.flux) ctx.addIssue({ code: 'custom', path: ['flux'], message: 'give `jobs` (a file) or `flux`, not both' });
+      const names = c.targets.map((t) => (t as { name?: string; plugin: string }).name ?? (t as { plugin: string }).plugin);
+      names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `target name "${n}" is used twice` });
+      });
+      if (typeof c.ordering === 'object') {
+        c.ordering.fallback.forEach((n, i) => {
+          if (!names.includes(n)) ctx.addIssue({ code: 'custom', path: ['ordering', 'fallback', i], message: `no target named "${n}" (targets: ${names.join(', ')})` });
+        });
+      }
     })
     .describe('fluxburst configuration');
 }
 
 export type Config = z.output<ReturnType<typeof configSchema>>;
+export type TargetConfig = Config['targets'][number] & { name?: string; plugin: string; params: Record<string, unknown> };

@@ -28,6 +28,8 @@ export interface Job {
   memoryMiB?: number;
   walltimeSeconds?: number;
   exclusive?: boolean;
+  /** The local queue/partition it waits in, when the source has one. */
+  queue?: string;
   /** argv of the job's command (Flux: spec.tasks[0].command). */
   command: string[];
   /** spec.attributes (system + user), as the source gave them. */
@@ -101,18 +103,38 @@ export interface ResourceRef {
   data?: Record<string, string | number | boolean>;
 }
 
-export interface PluginChoice {
+/** A place to burst to: a plugin with its params (config `targets:`), by name. */
+export interface TargetChoice {
   name: string;
+  plugin: string;
   params: Record<string, unknown>;
+  /** Names → where the secret lives. Resolved on the worker; values never enter a history. */
+  credentials?: Record<string, CredentialRef>;
 }
+
+export type CredentialRef = { env: string } | { file: string };
 
 export type SourceSpec =
-  | { kind: 'inline'; jobs: Job[] }
-  | { kind: 'file'; path: string };
+  /** Jobs given with the burst; `selected` when the starter already applied the selector. */
+  | { kind: 'inline'; jobs: Job[]; selected?: boolean }
+  | { kind: 'file'; path: string }
+  /** Pending jobs from a Flux instance through its `flux` command (FLUX_URI from the worker's env). */
+  | { kind: 'flux'; flux?: string };
 
-export interface SelectorSpec {
-  kind: 'burstable';
+/** One test on a job field or attribute path, e.g. `{path: 'attributes.system.queue', in: ['gpu']}`. */
+export interface Condition {
+  path: string;
+  equals?: string | number | boolean;
+  in?: Array<string | number | boolean>;
+  exists?: boolean;
+  min?: number;
+  max?: number;
 }
+
+export type SelectorSpec =
+  | { kind: 'burstable' }
+  | { kind: 'match'; all?: Condition[]; any?: Condition[] }
+  | { kind: 'module'; path: string; export: string };
 
 export interface BurstTimeouts {
   /** Longest a single provision/teardown call may take. */
@@ -127,8 +149,8 @@ export interface BurstInput {
   owner: string;
   source: SourceSpec;
   selector: SelectorSpec;
-  ordering: 'in_order';
-  plugins: PluginChoice[];
+  /** Candidates in the order to try them; the planner already applied the ordering strategy. */
+  targets: TargetChoice[];
   maxNodes: number;
   timeouts: BurstTimeouts;
 }
@@ -150,6 +172,7 @@ export interface BurstStatus {
   owner: string;
   phase: Phase;
   plugin?: string;
+  target?: string;
   reason?: string;
   plan?: BurstPlan;
   resources: ResourceRef[];

@@ -53,9 +53,12 @@ export function parseJobs(text: string, origin: string, format: 'yaml' | 'json' 
   return jobs;
 }
 
-/** bigint → number where that is exact; larger ones stay bigint (ids accept them, counts refuse). */
+/**
+ * bigint → number where that is exact; larger ones become decimal text (ids take it as is, counts
+ * refuse it by name, and no bigint reaches a Temporal payload, which JSON cannot carry).
+ */
 function exactInts(v: unknown): unknown {
-  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
   if (Array.isArray(v)) return v.map(exactInts);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, exactInts(x)]));
   return v;

@@ -1,10 +1,11 @@
 import { CapacityError } from '../core/errors.js';
-import type { BurstPlan, Job, PluginChoice } from '../core/types.js';
-import type { Plugin, PluginContext } from '../plugins/contract.js';
+import type { BurstPlan, Job, TargetChoice } from '../core/types.js';
+import type { PluginContext } from '../plugins/contract.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { parseOrThrow } from '../core/zod-issues.js';
 
 export interface Choice {
+  target: string;
   plugin: string;
   params: Record<string, unknown>;
   plan: BurstPlan;
@@ -12,20 +13,14 @@ export interface Choice {
 }
 
 /**
- * in_order (flux-burst's default): the first plugin, in config order, that can take all the jobs.
- * Plugins that cannot are skipped with the reason recorded, so "why this plugin" is answerable.
+ * The burst's plan step: the first target of its chain (already in strategy order) whose plugin
+ * can take all the jobs now. Targets passed over are named in the reason.
  */
-export async function chooseAndPlan(
-  jobs: Job[],
-  choices: PluginChoice[],
-  reg: PluginRegistry,
-  maxNodes: number,
-  ctx: PluginContext,
-): Promise<Choice> {
+export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext): Promise<Choice> {
   const skipped: string[] = [];
-  for (const [i, c] of choices.entries()) {
-    const plugin: Plugin = reg.get(c.name);
-    const params = parseOrThrow(plugin.params, c.params, 'plugin params', `plugins[${i}].params`) as Record<string, unknown>;
+  for (const [i, c] of chain.entries()) {
+    const plugin = reg.get(c.plugin);
+    const params = parseOrThrow(plugin.params, c.params, `target ${c.name} params`, `targets[${i}].params`) as Record<string, unknown>;
     const est = plugin.estimate(jobs, params);
     if ('unfit' in est) {
       skipped.push(`${c.name}: ${est.unfit}`);
@@ -36,8 +31,8 @@ export async function chooseAndPlan(
       skipped.push(`${c.name}: plan needs ${plan.nodes} nodes, over maxNodes ${maxNodes}`);
       continue;
     }
-    const reason = skipped.length ? `in_order: ${c.name} is the first that fits (skipped ${skipped.join('; ')})` : `in_order: ${c.name} is first and fits`;
-    return { plugin: c.name, params, plan, reason };
+    const reason = skipped.length ? `${c.name}: first in the chain that fits (skipped ${skipped.join('; ')})` : `${c.name}: first in the chain`;
+    return { target: c.name, plugin: c.plugin, params, plan, reason };
   }
-  throw new CapacityError(`no plugin can take these jobs: ${skipped.join('; ') || 'no plugins configured'}`, 'NoPluginFits');
+  throw new CapacityError(`no target can take these jobs: ${skipped.join('; ') || 'no targets given'}`, 'NoTargetFits');
 }

@@ -2,23 +2,12 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
-import type { BurstInput, Estimate, Job, PluginChoice } from '../core/types.js';
-import { parseOrThrow } from '../core/zod-issues.js';
+import type { BurstInput, Job, SelectorSpec, SourceSpec, TargetChoice } from '../core/types.js';
 import { readJobsFile } from '../jobs/file-source.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { type Selection, selectJobs } from '../select/selectors.js';
-import { burstName } from './naming.js';
-
-export interface PreparedBurst {
-  /** Workflow id: `<name>-<nodes>n-<hash>`. */
-  id: string;
-  input: BurstInput;
-  selection: Selection;
-  plugin?: string;
-  estimate?: Estimate;
-  /** Why each plugin before the chosen one was passed over. */
-  skipped: string[];
-}
+import { type Plan, type PlannedBurst, planBursts } from './planner.js';
+import { choiceOf, resolveTargets, type Target } from './targets.js';
 
 /** $FLUXBURST_OWNER, $USER or the login name, made fit for a tag (odd characters become '-'). */
 export function defaultOwner(env = process.env): string {
@@ -31,62 +20,63 @@ export function defaultOwner(env = process.env): string {
   return name.replace(/[^\w.:-]/g, '-').slice(0, 64) || 'unknown';
 }
 
-/** `--plugin name` narrows the config's list to that plugin (its params from config if listed). */
-export function pluginChoices(config: Config, reg: PluginRegistry, only?: string): PluginChoice[] {
-  const listed = config.plugins as PluginChoice[];
-  if (!only) return listed;
-  if (!reg.has(only)) throw new InputError('flags', [{ path: '--plugin', message: `unknown plugin "${only}" (known: ${reg.names().join(', ')})` }]);
-  const fromConfig = listed.find((p) => p.name === only);
-  const plugin = reg.get(only);
-  return [{ name: only, params: fromConfig?.params ?? (parseOrThrow(plugin.params, {}, `plugin ${only} params`, 'params') as Record<string, unknown>) }];
+/** `--target NAME` (or a plugin name) narrows the config's targets to that one. */
+export function narrowTargets(config: Config, reg: PluginRegistry, only?: string): Config {
+  if (!only) return config;
+  const all = resolveTargets(config, reg);
+  const keep = all.filter((t) => t.name === only || t.plugin.name === only).map((t) => t.name);
+  if (keep.length === 0) {
+    if (!reg.has(only)) throw new InputError('flags', [{ path: '--plugin', message: `no target or plugin "${only}" (targets: ${all.map((t) => t.name).join(', ')}; plugins: ${reg.names().join(', ')})` }]);
+    // A known plugin that is not configured: burst onto it with default params.
+    return { ...config, ordering: 'in_order', targets: [{ plugin: only, params: reg.get(only).params.parse({}), capabilities: { labels: {}, architectures: ['x86_64'], gpus: { max: 0, kinds: [] } }, quota: {} }] as never };
+  }
+  const targets = (config.targets as Array<{ name?: string; plugin: string }>).filter((t) => keep.includes(t.name ?? t.plugin));
+  const ordering = typeof config.ordering === 'object' ? 'in_order' : config.ordering;
+  return { ...config, ordering, targets: targets as never };
 }
 
-export function burstInput(config: Config, plugins: PluginChoice[], source: BurstInput['source'], owner?: string): BurstInput {
+export function burstInput(config: Config, o: { owner: string; source: SourceSpec; targets: TargetChoice[]; selector?: SelectorSpec }): BurstInput {
   return {
-    owner: owner ?? config.owner ?? defaultOwner(),
-    source,
-    selector: { kind: config.select.kind },
-    ordering: config.ordering,
-    plugins,
-    maxNodes: config.maxNodes,
+    owner: o.owner,
+    source: o.source,
+    selector: o.selector ?? (config.select as SelectorSpec),
+    targets: o.targets,
+    maxNodes: config.limits.maxNodes,
     timeouts: config.timeouts,
   };
 }
 
+/** All configured targets in config order: the chain of a burst planned inside the workflow. */
+export function allTargets(config: Config, reg: PluginRegistry): TargetChoice[] {
+  return resolveTargets(config, reg).map((t: Target) => choiceOf({ target: t, params: t.params, shape: '', costPerNodeHour: 0, secondsToReady: 0 }));
+}
+
+export interface Prepared {
+  owner: string;
+  selection: Selection;
+  plan: Plan;
+  /** One workflow per planned burst. */
+  bursts: Array<PlannedBurst & { input: BurstInput }>;
+}
+
 /**
- * Everything checked before a workflow starts: config, jobs, selection, a plugin that fits.
- * Bad input throws InputError here, so nothing is created for it.
+ * Everything checked before any workflow starts: config, jobs, overrides, selection, a target
+ * for every job. Bad input throws InputError here, so nothing is created for it.
  */
-export async function prepareBurst(o: { config: Config; registry: PluginRegistry; jobsPath?: string; jobs?: Job[]; plugin?: string; owner?: string }): Promise<PreparedBurst> {
-  const plugins = pluginChoices(o.config, o.registry, o.plugin);
+export async function prepareBursts(o: { config: Config; registry: PluginRegistry; jobsPath?: string; jobs?: Job[]; target?: string; owner?: string }): Promise<Prepared> {
+  const config = narrowTargets(o.config, o.registry, o.target);
   let jobs = o.jobs;
   if (!jobs) {
-    const path = o.jobsPath ?? o.config.jobs;
+    const path = o.jobsPath ?? config.jobs;
     if (!path) throw new InputError('flags', [{ path: '--jobs', message: 'no jobs: pass --jobs FILE or set `jobs:` in the config' }]);
     jobs = await readJobsFile(resolve(path));
   }
-  const input = burstInput(o.config, plugins, { kind: 'inline', jobs }, o.owner);
-  const selection = selectJobs(jobs, input.selector);
-  const skipped: string[] = [];
-  let chosen: { plugin: string; estimate: Estimate } | undefined;
-  for (const c of plugins) {
-    const est = o.registry.get(c.name).estimate(selection.selected, c.params);
-    if ('unfit' in est) skipped.push(`${c.name}: ${est.unfit}`);
-    else if (est.nodes > o.config.maxNodes) skipped.push(`${c.name}: needs ${est.nodes} nodes, over maxNodes ${o.config.maxNodes}`);
-    else {
-      chosen = { plugin: c.name, estimate: est };
-      break;
-    }
-  }
-  if (selection.selected.length > 0 && !chosen) {
-    throw new InputError('burst', [{ path: 'plugins', message: `no plugin can take the selected jobs: ${skipped.join('; ')}` }]);
-  }
-  const nodes = chosen?.estimate.nodes ?? 0;
-  const id = burstName(o.config.name, nodes, { jobIds: selection.selected.map((j) => j.id), plugins: plugins.map((p) => p.name), owner: input.owner });
-  const out: PreparedBurst = { id, input, selection, skipped };
-  if (chosen) {
-    out.plugin = chosen.plugin;
-    out.estimate = chosen.estimate;
-  }
-  return out;
+  const owner = o.owner ?? config.owner ?? defaultOwner();
+  const selection = await selectJobs(jobs, config.select as SelectorSpec);
+  const plan = planBursts(selection.selected, config, o.registry, { owner });
+  const bursts = plan.bursts.map((b) => ({
+    ...b,
+    input: burstInput(config, { owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain }),
+  }));
+  return { owner, selection, plan, bursts };
 }

@@ -39,6 +39,11 @@ export interface Plugin<P = any> {
   readonly params: z.ZodType<P>;
   /** Cheap, no side effects: can this plugin take these jobs at all, and at what cost. */
   estimate(jobs: Job[], params: P): Estimate | { unfit: string };
+  /**
+   * What one of this job's nodes would be here (instance type, machine type) and its price per
+   * node-hour, or why the job cannot run here. Pure; the planner packs jobs by shape.
+   */
+  shape?(job: Job, params: P): { shape: string; costPerNodeHour: number } | { unfit: string };
   /** Size the burst and list its provision steps, in creation order. No side effects. */
   plan(jobs: Job[], params: P, ctx: PluginContext): Promise<BurstPlan>;
   /** Create one step's resource, or return the one an earlier try made. */

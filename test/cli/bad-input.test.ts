@@ -77,32 +77,37 @@ const FLUX_SPEC = `  spec:\n    resources: [{ type: node, count: 1, with: [{ typ
 const cases: Case[] = [
   // ---- config files ----
   badConfig('unknown top-level config key', 'name: demo\nbogus: 1\n', 'bogus: unknown field'),
-  badConfig('unknown nested key in plugin params', 'plugins:\n  - name: local\n    params:\n      bogus: 1\n', 'plugins[0].params.bogus: unknown field'),
-  badConfig('wrong type: maxNodes "lots"', 'maxNodes: lots\n', /maxNodes: .*expected number, received string/),
-  badConfig('negative latencyMs', 'plugins:\n  - name: local\n    params:\n      latencyMs: -5\n', /plugins\[0\]\.params\.latencyMs: .*>=0/),
+  badConfig('unknown nested key in plugin params', 'targets:\n  - plugin: local\n    params:\n      bogus: 1\n', 'targets[0].params.bogus: unknown field'),
+  badConfig('wrong type: maxNodes "lots"', 'limits: { maxNodes: lots }\n', /limits\.maxNodes: .*expected number, received string/),
+  badConfig('negative latencyMs', 'targets:\n  - plugin: local\n    params:\n      latencyMs: -5\n', /targets\[0\]\.params\.latencyMs: .*>=0/),
   badConfig(
     'bad fault step enum',
-    'plugins:\n  - name: local\n    params:\n      fault: { step: explode }\n',
-    /plugins\[0\]\.params\.fault\.step: .*"plan"\|"provision"\|"join"\|"run"\|"teardown"/,
+    'targets:\n  - plugin: local\n    params:\n      fault: { step: explode }\n',
+    /targets\[0\]\.params\.fault\.step: .*"plan"\|"provision"\|"join"\|"run"\|"teardown"/,
   ),
   badConfig('name with uppercase', 'name: Demo\n', 'name: lowercase letters, digits and dashes'),
-  badConfig('unknown plugin name in config', 'plugins:\n  - name: aws\n', /plugins\[0\]\.name: .*"local"/),
-  badConfig('empty plugins list', 'plugins: []\n', 'plugins: name at least one plugin'),
-  badConfig('invalid YAML syntax', 'name: demo\nplugins: [local\nmaxNodes: 3\n', /invalid config config\.yaml:\n {2}- \(root\): YAML: .* at line \d+, column \d+/),
+  badConfig('unknown plugin name in config', 'targets:\n  - plugin: aws\n', /targets\[0\]\.plugin: .*"local"/),
+  badConfig('empty targets list', 'targets: []\n', 'targets: name at least one target'),
+  badConfig('two targets with one name', 'targets:\n  - plugin: local\n  - plugin: local\n', 'targets[1].name: target name "local" is used twice'),
+  badConfig('fallback names an unknown target', 'ordering: { fallback: [local, cloud] }\n', 'ordering.fallback[1]: no target named "cloud"'),
+  badConfig('match selector without conditions', 'select: { kind: match }\n', 'select: give `all` or `any` conditions'),
+  badConfig('selector condition with two tests', 'select: { kind: match, all: [{ path: nodes, min: 1, equals: 2 }] }\n', 'select.all[0]: give exactly one test'),
+  badConfig('selector condition on an unknown field', 'select: { kind: match, all: [{ path: color, exists: true }] }\n', 'select.all[0].path: a job field'),
+  badConfig('invalid YAML syntax', 'name: demo\ntargets: [local\nmaxNodes: 3\n', /invalid config config\.yaml:\n {2}- \(root\): YAML: .* at line \d+, column \d+/),
   badConfig('duplicate YAML keys', 'name: demo\nmaxNodes: 2\nname: other\n', 'YAML: Map keys must be unique at line 3, column 1'),
   badConfig('top level is a list, not a mapping', '- name: demo\n', '(root): expected a mapping at the top level'),
   badConfig('timeouts.heartbeatSeconds 0', 'timeouts:\n  heartbeatSeconds: 0\n', /timeouts\.heartbeatSeconds: .*>0/),
-  badConfig('every bad field named at once', 'maxNodes: 20000\ntimeouts:\n  stepSeconds: 99999999\n', /maxNodes: .*<=10000/, /timeouts\.stepSeconds: .*<=21600/),
-  badConfig('select.kind not a known selector', 'select:\n  kind: all\n', /select\.kind: .*"burstable"/),
+  badConfig('every bad field named at once', 'limits: { maxNodes: 20000 }\ntimeouts:\n  stepSeconds: 99999999\n', /limits\.maxNodes: .*<=10000/, /timeouts\.stepSeconds: .*<=21600/),
+  badConfig('select.kind not a known selector', 'select:\n  kind: all\n', /select\.kind: Invalid discriminator value\. Expected 'burstable' \| 'match' \| 'module'/),
   badConfig('temporal.tls certFile without keyFile', 'temporal:\n  tls:\n    certFile: /nonexistent/client.pem\n', 'temporal.tls.keyFile: certFile and keyFile go together'),
   badConfig('temporal.apiKeyEnv not an env var name', 'temporal:\n  apiKeyEnv: my_key\n', 'temporal.apiKeyEnv: must be an environment variable name'),
   badConfig('temporal.apiKeyEnv names an unset variable', `temporal:\n  apiKeyEnv: FB_UNSET_${RUN.replace(/\W/g, '_').toUpperCase()}\n`, /temporal\.apiKeyEnv: environment variable FB_UNSET_\w+ is not set/),
   burst('config file missing', { args: () => ['-c', 'no-such-config.yaml', '-j', 'jobs.yaml'], expect: () => ['invalid config no-such-config.yaml', 'cannot read: ENOENT'] }),
   burst('bad config named by FLUXBURST_CONFIG', {
-    files: { 'env-config.yaml': 'plugins:\n  - name: local\n    params:\n      readyTimeoutSeconds: 0\n' },
+    files: { 'env-config.yaml': 'targets:\n  - plugin: local\n    params:\n      readyTimeoutSeconds: 0\n' },
     env: (dir) => ({ FLUXBURST_CONFIG: join(dir, 'env-config.yaml') }),
     args: () => ['-j', 'jobs.yaml'],
-    expect: (dir) => [`invalid config ${join(dir, 'env-config.yaml')}`, 'plugins[0].params.readyTimeoutSeconds'],
+    expect: (dir) => [`invalid config ${join(dir, 'env-config.yaml')}`, 'targets[0].params.readyTimeoutSeconds'],
   }),
   burst('temporal.address in config not host:port', {
     files: { 'config.yaml': 'temporal:\n  address: nohost\n' },
@@ -120,7 +125,7 @@ const cases: Case[] = [
   // ---- CLI flags ----
   burst('--address foo', { noAddress: true, args: () => ['--address', 'foo', '-j', 'jobs.yaml'], expect: () => ['--address: "foo" is not host:port'] }),
   burst('--address with a port over 65535', { noAddress: true, args: () => ['--address', '127.0.0.1:70000', '-j', 'jobs.yaml'], expect: () => ['--address: "127.0.0.1:70000" is not host:port'] }),
-  burst('--plugin unknown', { args: () => ['-j', 'jobs.yaml', '--plugin', 'nope'], expect: () => ['--plugin: unknown plugin "nope" (known: local'] }),
+  burst('--plugin unknown', { args: () => ['-j', 'jobs.yaml', '--plugin', 'nope'], expect: () => ['--plugin: no target or plugin "nope" (targets: local; plugins: local'] }),
   burst('unknown flag', { args: () => ['-j', 'jobs.yaml', '--bogus'], expect: () => ["unknown option '--bogus'"] }),
   burst('--tls-cert-path without --tls-key-path', {
     args: () => ['-j', 'jobs.yaml', '--tls-cert-path', '/nonexistent/client.pem'],
@@ -174,14 +179,14 @@ const cases: Case[] = [
   badJobs('entry that is not a mapping', '- id: a\n  command: [x]\n- just a string\n', 'jobs[1]: expected a mapping'),
   burst('jobs JSON syntax error', { files: { 'jobs.json': '[{"id": "a", "command": ["x"],}]' }, args: () => ['-j', 'jobs.json'], expect: () => ['(root): not valid JSON'] }),
   burst('job needs more nodes than local maxNodes', {
-    files: { 'config.yaml': 'plugins:\n  - name: local\n    params:\n      maxNodes: 2\n', 'jobs.yaml': '- id: wide\n  command: [x]\n  nodes: 3\n  burstable: true\n' },
+    files: { 'config.yaml': 'targets:\n  - plugin: local\n    params:\n      maxNodes: 2\n', 'jobs.yaml': '- id: wide\n  command: [x]\n  nodes: 3\n  burstable: true\n' },
     args: () => ['-c', 'config.yaml', '-j', 'jobs.yaml'],
-    expect: () => ['plugins: no plugin can take the selected jobs', 'local: needs 3 nodes, local maxNodes is 2'],
+    expect: () => ['job wide: no target fits: local: needs 3 nodes, local maxNodes is 2'],
   }),
   burst('job needs more nodes than config maxNodes', {
-    files: { 'config.yaml': 'maxNodes: 2\n', 'jobs.yaml': '- id: wide\n  command: [x]\n  nodes: 3\n  burstable: true\n' },
+    files: { 'config.yaml': 'limits: { maxNodes: 2 }\n', 'jobs.yaml': '- id: wide\n  command: [x]\n  nodes: 3\n  burstable: true\n' },
     args: () => ['-c', 'config.yaml', '-j', 'jobs.yaml'],
-    expect: () => ['plugins: no plugin can take the selected jobs', 'local: needs 3 nodes, over maxNodes 2'],
+    expect: () => [/job wide: .*3 nodes.*maxNodes 2/],
   }),
 ];
 
@@ -239,7 +244,7 @@ describe('bad input exits 2, names the field and starts nothing', () => {
     const control = `${RUN}-control`;
     const r = await run(['burst', '-j', 'jobs.yaml', '--owner', control, '--task-queue', TQ, '--address', address(), '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { started: boolean; burstId: string };
+    const out = (JSON.parse(r.stdout) as { bursts: { started: boolean; burstId: string }[] }).bursts[0] as { started: boolean; burstId: string };
     expect(out.started).toBe(true);
     started.push(out.burstId);
     await waitFor(async () => (await c.workflow.count(`WorkflowType = 'burstWorkflow' AND FluxburstOwner = '${control}'`)).count === 1 || undefined, 15_000, 'control burst visible');

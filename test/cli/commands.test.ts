@@ -20,7 +20,7 @@ beforeAll(async () => {
     join(dir, 'jobs.yaml'),
     ['- {id: a, command: [echo, alpha], nodes: 2, burstable: true}', '- {id: b, command: [sh, -c, "echo beta; sleep 1"], burstable: true}', '- {id: c, command: [echo, home]}'].join('\n'),
   );
-  writeFileSync(join(dir, 'fb.yaml'), `name: clitest\njobs: jobs.yaml\nplugins:\n  - name: local\n    params: {workdir: ${nodes}}\n`);
+  writeFileSync(join(dir, 'fb.yaml'), `name: clitest\njobs: jobs.yaml\ntargets:\n  - plugin: local\n    params: {workdir: ${nodes}}\n`);
   flags = ['--address', address(), '--task-queue', TQ, '--config', join(dir, 'fb.yaml')];
 });
 afterAll(async () => {
@@ -31,7 +31,9 @@ it('burst --wait --json runs the burstable jobs and prints results; a second sta
   const r = await cli(['burst', '--wait', '--json', '--owner', owner, ...flags]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  const out = JSON.parse(r.stdout);
+  const { bursts } = JSON.parse(r.stdout);
+  expect(bursts).toHaveLength(1);
+  const out = bursts[0];
   expect(out.burstId).toMatch(/^clitest-2n-[0-9a-f]{8}$/);
   expect(out.outcome).toBe('completed');
   expect(out.url).toContain(`/namespaces/default/workflows/${out.burstId}`);
@@ -41,13 +43,13 @@ it('burst --wait --json runs the burstable jobs and prints results; a second sta
   // Same jobs, same owner, same plugins: same id, and the finished burst is not run again.
   const again = await cli(['burst', '--json', '--owner', owner, ...flags]);
   expect(again.code).toBe(0);
-  const second = JSON.parse(again.stdout);
+  const second = JSON.parse(again.stdout).bursts[0];
   expect(second.burstId).toBe(out.burstId);
   expect(second.started).toBe(false);
 
   const status = await cli(['status', out.burstId, ...flags]);
   expect(status.code).toBe(0);
-  expect(status.stdout).toMatch(/phase: completed\s+plugin: local/);
+  expect(status.stdout).toMatch(/phase: completed\s+plugin: local\s+target: local/);
   for (const phase of ['select', 'plan', 'provision', 'join', 'run', 'teardown']) expect(status.stdout).toMatch(new RegExp(`^${phase}\\s`, 'm'));
 
   const list = await cli(['list', '--json', '--owner', owner, '--plugin', 'local', ...flags]);
@@ -60,7 +62,7 @@ it('cancel stops a running burst and tears it down', async () => {
   writeFileSync(jobs, '- {id: long, command: [sleep, "60"], burstable: true}\n');
   const started = await cli(['burst', '--json', '--jobs', jobs, '--owner', owner, ...flags]);
   expect(started.code).toBe(0);
-  const { burstId } = JSON.parse(started.stdout);
+  const { burstId } = JSON.parse(started.stdout).bursts[0];
   await waitFor(async () => {
     const s = await cli(['status', burstId, '--json', ...flags]);
     return JSON.parse(s.stdout).status?.jobs?.[0]?.state === 'running' || undefined;

@@ -56,10 +56,11 @@ describe('a burst through a third-party plugin', () => {
     const ledger = join(mkdtempSync(join(tmpdir(), 'fb-echo-')), 'ledger');
     writeFileSync(ledger, '');
     const c = await client();
-    const inp = input([job('e1', { command: ['say', 'hi'] })], {}, { plugins: [{ name: 'echo', params: { ledger, nodes: 2 } }] });
+    const inp = input([job('e1', { command: ['say', 'hi'] })], {}, { targets: [{ name: 'echo', plugin: 'echo', params: { ledger, nodes: 2 } }] });
     const h = await start(c, TQ, uid('echo'), inp);
     const r = await result(h);
     expect(r.status.plugin).toBe('echo');
+    expect(r.status.target).toBe('echo');
     expect(r.status.jobs[0]!.result!.tasks[0]!.stdout).toBe('say hi\n');
     const id = h.workflowId;
     expect(readFileSync(ledger, 'utf8').trim().split('\n')).toEqual([

@@ -18,7 +18,7 @@ it('a cron schedule fires and starts a burst that reads the jobs file at firing 
   const dir = mkdtempSync(join(tmpdir(), 'fb-sched-'));
   const nodes = workdir('sched');
   writeFileSync(join(dir, 'jobs.yaml'), `- {id: cron-job, command: [echo, fired], burstable: true}\n`);
-  writeFileSync(join(dir, 'fluxburst.yaml'), `name: nightly\njobs: jobs.yaml\nplugins:\n  - name: local\n    params: {workdir: ${nodes}}\n`);
+  writeFileSync(join(dir, 'fluxburst.yaml'), `name: nightly\njobs: jobs.yaml\ntargets:\n  - plugin: local\n    params: {workdir: ${nodes}}\n`);
   const id = uid('sched');
   const flags = ['--address', address(), '--task-queue', TQ, '--config', join(dir, 'fluxburst.yaml')];
   // Seven fields: Temporal reads the first as seconds, so this fires every 2 seconds.

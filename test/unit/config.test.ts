@@ -17,6 +17,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const LOCAL_DEFAULTS = { workdir: DEFAULT_WORKDIR, maxNodes: 64, latencyMs: 0, costPerNodeHour: 0, readyTimeoutSeconds: 30 };
+const NO_CAPS = { labels: {}, architectures: ['x86_64'], gpus: { max: 0, kinds: [] } };
+const LOCAL_TARGET = { plugin: 'local', params: LOCAL_DEFAULTS, capabilities: NO_CAPS, quota: {} };
 
 function inputError(fn: () => unknown): InputError {
   try {
@@ -29,14 +31,15 @@ function inputError(fn: () => unknown): InputError {
 }
 
 describe('defaults', () => {
-  it('an empty config is the whole default config: one local plugin, default timeouts', () => {
+  it('an empty config is the whole default config: one local target, default timeouts', () => {
     const cfg = parseConfig('', 't', reg);
     expect(cfg).toEqual({
       name: 'burst',
       select: { kind: 'burstable' },
       ordering: 'in_order',
-      plugins: [{ name: 'local', params: LOCAL_DEFAULTS }],
-      maxNodes: 64,
+      grouping: 'pooled',
+      targets: [LOCAL_TARGET],
+      limits: { maxNodes: 64 },
       timeouts: { stepSeconds: 900, heartbeatSeconds: 15, jobSeconds: 86400 },
       temporal: { taskQueue: 'fluxburst' },
     });
@@ -49,9 +52,9 @@ describe('defaults', () => {
   });
 
   it('applies plugin params defaults, with or without a params mapping', () => {
-    expect(parseConfig('plugins:\n  - name: local\n', 't', reg).plugins).toEqual([{ name: 'local', params: LOCAL_DEFAULTS }]);
-    expect(parseConfig('plugins:\n  - name: local\n    params: { latencyMs: 250, fault: { step: join } }\n', 't', reg).plugins).toEqual([
-      { name: 'local', params: { ...LOCAL_DEFAULTS, latencyMs: 250, fault: { step: 'join', afterCreate: false } } },
+    expect(parseConfig('targets:\n  - plugin: local\n', 't', reg).targets).toEqual([LOCAL_TARGET]);
+    expect(parseConfig('targets:\n  - plugin: local\n    params: { latencyMs: 250, fault: { step: join } }\n', 't', reg).targets).toEqual([
+      { ...LOCAL_TARGET, params: { ...LOCAL_DEFAULTS, latencyMs: 250, fault: { step: 'join', afterCreate: false } } },
     ]);
   });
 
@@ -80,14 +83,14 @@ describe('jobs path', () => {
     const { config } = loadConfig(join(ROOT, 'examples', 'local.yaml'), reg);
     expect(config.name).toBe('demo');
     expect(config.jobs).toBe(join(ROOT, 'examples', 'jobs.yaml'));
-    expect(config.plugins).toEqual([{ name: 'local', params: LOCAL_DEFAULTS }]);
+    expect(config.targets).toEqual([LOCAL_TARGET]);
   });
 });
 
 describe('errors name the field path and the file', () => {
   it('names every bad field at once', () => {
-    const e = inputError(() => parseConfig('maxNodes: 0\nplugins:\n  - name: local\n    params: { latencyMs: -1, bogus: true }\nextra: 1\n', 'config fb.yaml', reg));
-    expect(e.issues.map((i) => i.path).sort()).toEqual(['extra', 'maxNodes', 'plugins[0].params.bogus', 'plugins[0].params.latencyMs']);
+    const e = inputError(() => parseConfig('limits: { maxNodes: 0 }\ntargets:\n  - plugin: local\n    params: { latencyMs: -1, bogus: true }\nextra: 1\n', 'config fb.yaml', reg));
+    expect(e.issues.map((i) => i.path).sort()).toEqual(['extra', 'limits.maxNodes', 'targets[0].params.bogus', 'targets[0].params.latencyMs']);
     expect(e.message).toMatch(/^invalid config fb\.yaml:\n/);
   });
 
@@ -116,10 +119,11 @@ describe('schema and plugins commands', () => {
     expect(s.$schema).toMatch(/json-schema\.org/);
     expect(s.type).toBe('object');
     expect(s.additionalProperties).toBe(false);
-    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['plugins', 'maxNodes', 'timeouts', 'temporal', 'name', 'jobs']));
-    expect(s.properties.maxNodes).toMatchObject({ type: 'integer', default: 64, maximum: 10000 });
-    expect(s.properties.plugins).toMatchObject({ type: 'array', minItems: 1, default: [{ name: 'local' }] });
-    expect(s.properties.plugins!.items!.properties).toHaveProperty('params');
+    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['targets', 'limits', 'ordering', 'grouping', 'select', 'timeouts', 'temporal', 'name', 'jobs']));
+    expect(s.properties.limits!.properties!.maxNodes).toMatchObject({ type: 'integer', default: 64, maximum: 10000 });
+    expect(s.properties.targets).toMatchObject({ type: 'array', minItems: 1 });
+    expect(s.properties.targets!.items!.properties).toHaveProperty('params');
+    expect(s.properties.targets!.items!.properties).toHaveProperty('capabilities');
     expect(s.properties.timeouts!.properties).toEqual(
       expect.objectContaining({ stepSeconds: expect.anything(), heartbeatSeconds: expect.anything(), jobSeconds: expect.anything() }),
     );

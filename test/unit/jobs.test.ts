@@ -98,18 +98,18 @@ describe('Flux jobinfo shape', () => {
     expect(job).toMatchObject({ nodes: 2, tasks: 2, coresPerNode: 2, walltimeSeconds: 3600 });
   });
 
-  it('has no attributes at all: not burstable, and attributes normalised to an empty system map', () => {
+  it('has no attributes at all: not burstable, and attributes normalised to an empty system map', async () => {
     const [job] = parseJobs(fluxEntry(10, '[{ type: node, count: 1, with: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1 }] }] }]'), 't');
     expect(job!.attributes).toEqual({ system: {} });
     expect(isBurstable(job!)).toBe(false);
-    expect(selectJobs([job!], { kind: 'burstable' })).toEqual({ selected: [], skipped: [{ id: '10', reason: 'not marked burstable' }] });
+    expect(await selectJobs([job!], { kind: 'burstable' })).toEqual({ selected: [], skipped: [{ id: '10', reason: 'not marked burstable' }] });
   });
 
-  it('treats burstable: 0 and burstable: false as not burstable, anything else present as burstable', () => {
+  it('treats burstable: 0 and burstable: false as not burstable, anything else present as burstable', async () => {
     const entry = (id: string, b: string) =>
       `- id: ${id}\n  spec:\n    resources: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1 }] }]\n    tasks: [{ command: [x] }]\n    attributes: { system: { burstable: ${b} } }\n`;
     const jobs = parseJobs([entry('zero', '0'), entry('no', 'false'), entry('one', '1'), entry('yes', 'true'), entry('word', 'gpu')].join(''), 't');
-    expect(selectJobs(jobs, { kind: 'burstable' }).selected.map((j) => j.id)).toEqual(['one', 'yes', 'word']);
+    expect((await selectJobs(jobs, { kind: 'burstable' })).selected.map((j) => j.id)).toEqual(['one', 'yes', 'word']);
   });
 
   it('keeps user attributes and takes username over userid', () => {
@@ -202,7 +202,7 @@ describe('jobs document formats', () => {
   it('mixes Flux jobinfo and the short form in one file (examples/jobs.yaml)', async () => {
     const jobs = await readJobsFile(join(import.meta.dirname, '../../examples/jobs.yaml'));
     expect(jobs.map((j) => j.id)).toEqual(['12420793761792', 'sleepy', 'stays-home']);
-    expect(selectJobs(jobs, { kind: 'burstable' }).selected.map((j) => j.id)).toEqual(['12420793761792', 'sleepy']);
+    expect((await selectJobs(jobs, { kind: 'burstable' })).selected.map((j) => j.id)).toEqual(['12420793761792', 'sleepy']);
     expect(jobs[0]).toMatchObject({ nodes: 2, tasks: 2, coresPerNode: 1, exclusive: true, user: '1000' });
   });
 });

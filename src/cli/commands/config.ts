@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { configSchema } from '../../config/schema.js';
-import { prepareBurst } from '../../plan/prepare.js';
+import { prepareBursts } from '../../plan/prepare.js';
+import { InputError } from '../../core/errors.js';
+import type { SelectorSpec } from '../../core/types.js';
+import { makeSelector } from '../../select/selectors.js';
 import { loadRegistry } from '../../plugins/registry.js';
 import { type CommonOpts, prepare, printJson } from '../common.js';
 import { table } from '../render.js';
@@ -12,18 +15,51 @@ export function registerConfigCommands(program: Command): void {
     .description('Check a config (and jobs file) without starting anything; exit 2 names every bad field.')
     .option('-c, --config <file>', 'fluxburst config (YAML)')
     .option('-j, --jobs <file>', 'jobs file to check too')
-    .option('-p, --plugin <name>', 'check as if only this plugin were configured')
+    .option('-p, --plugin <name>', 'check as if only this target (or plugin) were configured')
     .option('--json', 'machine-readable output')
     .action(async (o: CommonOpts & { jobs?: string; plugin?: string }) => {
       const ctx = await prepare(o);
       const cfg = ctx.loaded.config;
-      const report: Record<string, unknown> = { config: ctx.loaded.path ?? '(defaults)', plugins: cfg.plugins.map((p) => p.name), connection: { address: ctx.conn.address, namespace: ctx.conn.namespace, taskQueue: ctx.conn.taskQueue } };
-      if (o.jobs || cfg.jobs || o.plugin) {
-        const p = await prepareBurst({ config: cfg, registry: ctx.registry, jobsPath: o.jobs, plugin: o.plugin });
-        Object.assign(report, { burstId: p.id, selected: p.selection.selected.length, skipped: p.selection.skipped.length, plugin: p.plugin, estimate: p.estimate });
+      const report: Record<string, unknown> = {
+        config: ctx.loaded.path ?? '(defaults)',
+        targets: (cfg.targets as Array<{ name?: string; plugin: string }>).map((t) => t.name ?? t.plugin),
+        connection: { address: ctx.conn.address, namespace: ctx.conn.namespace, taskQueue: ctx.conn.taskQueue },
+      };
+      if (cfg.select.kind === 'module') await makeSelector(cfg.select as SelectorSpec); // the module loads and exports a function
+      if (o.jobs || cfg.jobs) {
+        const p = await prepareBursts({ config: cfg, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin });
+        if (p.plan.unfit.length) throw new InputError('plan', p.plan.unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
+        Object.assign(report, { selected: p.selection.selected.length, skipped: p.selection.skipped.length, bursts: p.bursts.map((b) => b.id) });
       }
       if (o.json) printJson({ ok: true, ...report });
       else process.stdout.write(`ok: ${Object.entries(report).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ')}\n`);
+    });
+
+  program
+    .command('plan')
+    .description('Dry run: the bursts a jobs file would make (targets, nodes, types, cost per hour). Creates nothing.')
+    .option('-c, --config <file>', 'fluxburst config (YAML)')
+    .option('-j, --jobs <file>', 'jobs file (default: config jobs)')
+    .option('-p, --plugin <name>', 'only this target (or plugin)')
+    .option('--owner <name>', 'owner (part of each burst name)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: CommonOpts & { jobs?: string; plugin?: string; owner?: string }) => {
+      const ctx = await prepare(o);
+      const p = await prepareBursts({ config: ctx.loaded.config, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin, owner: o.owner });
+      const bursts = p.bursts.map((b) => ({ burstId: b.id, target: b.target, nodes: b.nodes, gangMin: b.gangMin, shape: b.shape, costPerHour: b.costPerHour, secondsToReady: b.secondsToReady, jobs: b.jobs.map((j) => j.id), chain: b.chain.map((c) => c.name), reason: b.reason }));
+      if (o.json) {
+        printJson({ bursts, unfit: p.plan.unfit, skipped: p.selection.skipped, totalCostPerHour: bursts.reduce((a, b) => a + b.costPerHour, 0) });
+      } else {
+        process.stdout.write(
+          table(
+            ['BURST', 'TARGET', 'NODES', 'SHAPE', '$/HOUR', 'JOBS', 'WHY'],
+            bursts.map((b) => [b.burstId, b.target, String(b.nodes), b.shape, b.costPerHour.toFixed(2), b.jobs.join(','), b.reason]),
+          ),
+        );
+        process.stdout.write(`${bursts.length} burst(s), ~$${bursts.reduce((a, b) => a + b.costPerHour, 0).toFixed(2)}/hour; ${p.selection.skipped.length} job(s) not selected\n`);
+        for (const u of p.plan.unfit) process.stdout.write(`unfit: job ${u.jobId}: ${u.reason}\n`);
+      }
+      if (p.plan.unfit.length) process.exitCode = 2;
     });
 
   program

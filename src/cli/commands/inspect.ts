@@ -35,7 +35,7 @@ export function registerInspect(program: Command): void {
       if (o.json) return printJson({ burstId: id, workflowStatus: desc.status.name, url, status });
       process.stdout.write(`burst ${id}  (${desc.status.name})\n`);
       if (status) {
-        process.stdout.write(`phase: ${status.phase}   plugin: ${status.plugin ?? '-'}   owner: ${status.owner}\n`);
+        process.stdout.write(`phase: ${status.phase}   plugin: ${status.plugin ?? '-'}   target: ${status.target ?? '-'}   owner: ${status.owner}\n`);
         if (status.reason) process.stdout.write(`chosen: ${status.reason}\n`);
         if (status.error) process.stdout.write(`error at ${status.error.step}: ${status.error.message}\n`);
         process.stdout.write(`\n${timelineTable(status, (desc.closeTime ?? new Date()).getTime())}`);

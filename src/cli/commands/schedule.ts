@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { FluxburstError, InputError } from '../../core/errors.js';
 import { SA_OWNER } from '../../core/search-attributes.js';
 import { readJobsFile } from '../../jobs/file-source.js';
-import { burstInput, pluginChoices } from '../../plan/prepare.js';
+import { allTargets, burstInput, defaultOwner, narrowTargets } from '../../plan/prepare.js';
 import { type CommonOpts, connectClient, prepare, printJson, withConnectionFlags } from '../common.js';
 import { table } from '../render.js';
 
@@ -28,7 +28,7 @@ export function registerSchedule(program: Command): void {
   withConnectionFlags(sched.command('create').argument('<id>', 'schedule id').description('Create a schedule; each firing reads the jobs file and bursts what is burstable.'))
     .requiredOption('--cron <expr>', 'cron expression, e.g. "*/15 * * * *"')
     .option('-j, --jobs <file>', 'jobs file read at each firing (default: config jobs)')
-    .option('-p, --plugin <name>', 'use only this plugin')
+    .option('-p, --plugin <name>', 'use only this target (or plugin)')
     .option('--paused', 'create it paused')
     .action(async (id: string, o: CommonOpts & { cron: string; jobs?: string; plugin?: string; paused?: boolean }) => {
       if (!ID.test(id)) throw new InputError('flags', [{ path: '<id>', message: 'lowercase letters, digits and dashes, at most 63' }]);
@@ -38,7 +38,8 @@ export function registerSchedule(program: Command): void {
       const path = o.jobs ?? config.jobs;
       if (!path) throw new InputError('flags', [{ path: '--jobs', message: 'no jobs: pass --jobs FILE or set `jobs:` in the config' }]);
       await readJobsFile(resolve(path)); // fail now on a bad file, not at 3am
-      const input = burstInput(config, pluginChoices(config, ctx.registry, o.plugin), { kind: 'file', path: resolve(path) });
+      const narrowed = narrowTargets(config, ctx.registry, o.plugin);
+      const input = burstInput(narrowed, { owner: config.owner ?? defaultOwner(), source: { kind: 'file', path: resolve(path) }, targets: allTargets(narrowed, ctx.registry) });
       const client = await connectClient(ctx.conn);
       try {
         await client.schedule.create({

@@ -141,6 +141,11 @@ export const localPlugin = definePlugin<LocalParams>({
 
   estimate,
 
+  shape(job, p) {
+    if (job.nodes > p.maxNodes) return { unfit: `needs ${job.nodes} nodes, local maxNodes is ${p.maxNodes}` };
+    return { shape: 'process', costPerNodeHour: p.costPerNodeHour };
+  },
+
   async plan(jobs, p, ctx) {
     maybeFault(p, 'plan', ctx);
     const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
