@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CapacityError, InjectedFault, NodeLostError, TransientError } from '../../core/errors.js';
 import type { BurstPlan, Estimate, Job, JobResult, ProvisionStep, ResourceRef, TaskResult } from '../../core/types.js';
+import { loadCatalog } from '../../catalog/catalog.js';
+import { makeChooser } from '../../plan/fit.js';
+import { overrideOf } from '../../plan/overrides.js';
 import { definePlugin, type PluginContext } from '../contract.js';
 import {
   BURST_ENV,
@@ -27,7 +30,16 @@ export const localParams = z
     nodes: z.number().int().positive().max(256).optional().describe('Burst size; default is the largest job (flux-burst rule).'),
     maxNodes: z.number().int().positive().max(256).default(64).describe('Largest burst this plugin accepts.'),
     latencyMs: z.number().int().nonnegative().max(600_000).default(0).describe('Injected delay per provision step, to imitate a slow cloud.'),
-    costPerNodeHour: z.number().nonnegative().default(0).describe('Pretend price, for ordering and spend estimates.'),
+    costPerNodeHour: z.number().nonnegative().default(0).describe('Pretend price, for ordering and spend estimates (without `catalog`).'),
+    catalog: z
+      .strictObject({
+        provider: z.enum(['aws', 'gce']),
+        region: z.string().min(1),
+        arch: z.enum(['x86_64', 'arm64']).optional(),
+      })
+      .optional()
+      .describe('Stand in for a cloud: size and price each node as the cheapest fitting type of this catalog (dry runs, tests).'),
+    instanceType: z.string().min(1).optional().describe('With `catalog`: use this type (must fit the jobs).'),
     readyTimeoutSeconds: z.number().positive().max(3600).default(30).describe('How long join waits for every node to answer.'),
     fault: z
       .strictObject({
@@ -39,6 +51,7 @@ export const localParams = z
       .optional()
       .describe('Inject a failure, to exercise rollback paths.'),
   })
+  .refine((p) => !p.instanceType || p.catalog, { message: 'instanceType needs a catalog to pick from', path: ['instanceType'] })
   .describe('Nodes are local processes that really run the jobs.');
 export type LocalParams = z.output<typeof localParams>;
 
@@ -128,10 +141,40 @@ async function waitForAgent(dir: string, ms: number, signal: AbortSignal, exited
   return undefined;
 }
 
+const choosers = new Map<string, (job: Job) => ReturnType<ReturnType<typeof makeChooser>>>();
+
+/** One node's shape and price: a catalog type when `catalog` is set, else a plain process. */
+function shapeOf(job: Job, p: LocalParams): { shape: string; costPerNodeHour: number } | { unfit: string } {
+  if (job.nodes > p.maxNodes) return { unfit: `needs ${job.nodes} nodes, local maxNodes is ${p.maxNodes}` };
+  if (!p.catalog) return { shape: 'process', costPerNodeHour: p.costPerNodeHour };
+  const base = { ...p.catalog, ...(p.instanceType ? { instanceType: p.instanceType } : {}) };
+  const key = JSON.stringify(base);
+  let choose = choosers.get(key);
+  // A job runs on x86_64 unless it (or the target) says otherwise: arm types are cheaper but only
+  // right for jobs built for them.
+  const forJob = (job: Job) => ({ ...base, arch: overrideOf(job)?.requires?.arch ?? base.arch ?? ('x86_64' as const) });
+  if (!choose) choosers.set(key, (choose = makeChooser(loadCatalog(), forJob)));
+  const c = choose(job);
+  return 'unfit' in c ? c : { shape: c.shape, costPerNodeHour: c.costPerNodeHour };
+}
+
 function estimate(jobs: Job[], p: LocalParams): Estimate | { unfit: string } {
   const nodes = p.nodes ?? Math.max(1, ...jobs.map((j) => j.nodes));
   if (nodes > p.maxNodes) return { unfit: `needs ${nodes} nodes, local maxNodes is ${p.maxNodes}` };
-  return { nodes, costPerHour: nodes * p.costPerNodeHour, secondsToReady: 0.2 + (p.latencyMs * nodes) / 1000 };
+  let perNode = 0;
+  for (const j of jobs) {
+    const s = shapeOf(j, p);
+    if ('unfit' in s) return s;
+    perNode = Math.max(perNode, s.costPerNodeHour);
+  }
+  return { nodes, costPerHour: nodes * perNode, secondsToReady: 0.2 + (p.latencyMs * nodes) / 1000 };
+}
+
+/** The burst's node shape: that of its largest job (all nodes of a burst are alike). */
+function shapeOfBurst(jobs: Job[], p: LocalParams): string {
+  const biggest = [...jobs].sort((a, b) => b.nodes - a.nodes)[0];
+  const s = biggest ? shapeOf(biggest, p) : undefined;
+  return s && !('unfit' in s) ? s.shape : 'process';
 }
 
 export const localPlugin = definePlugin<LocalParams>({
@@ -141,10 +184,7 @@ export const localPlugin = definePlugin<LocalParams>({
 
   estimate,
 
-  shape(job, p) {
-    if (job.nodes > p.maxNodes) return { unfit: `needs ${job.nodes} nodes, local maxNodes is ${p.maxNodes}` };
-    return { shape: 'process', costPerNodeHour: p.costPerNodeHour };
-  },
+  shape: shapeOf,
 
   async plan(jobs, p, ctx) {
     maybeFault(p, 'plan', ctx);
@@ -157,7 +197,7 @@ export const localPlugin = definePlugin<LocalParams>({
     const plan: BurstPlan = {
       plugin: 'local',
       nodes,
-      groups: [{ name: 'local', count: nodes, shape: 'process', gangMin: nodes }],
+      groups: [{ name: 'local', count: nodes, shape: shapeOfBurst(jobs, p), gangMin: nodes }],
       steps,
       estimate: 'unfit' in est ? { nodes, costPerHour: 0, secondsToReady: 0 } : est,
     };
