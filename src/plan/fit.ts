@@ -48,8 +48,15 @@ function requestedGpuKind(job: Job): string | undefined {
   const fb = (job.attributes.system as Record<string, unknown> | undefined)?.fluxburst;
   const requires = fb && typeof fb === 'object' ? (fb as Record<string, unknown>).requires : undefined;
   const kind = requires && typeof requires === 'object' ? (requires as Record<string, unknown>).gpuKind : undefined;
-  return typeof kind === 'string' && kind.trim() ? normalizeGpuKind(kind) : undefined;
+  if (typeof kind !== 'string' || !kind.trim()) return undefined;
+  let n = normalized.get(kind);
+  if (n === undefined) {
+    n = normalizeGpuKind(kind);
+    if (normalized.size < 1000) normalized.set(kind, n);
+  }
+  return n;
 }
+const normalized = new Map<string, string>();
 
 /**
  * Canonical GPU kind: lower case, words joined by '-', the "tesla" brand dropped, so GCE's
@@ -234,11 +241,7 @@ export type Choice = { shape: string; costPerNodeHour: number; type: InstanceTyp
  */
 export function makeChooser(catalog: Catalog, opts: FitOptions | ((job: Job) => FitOptions)): (job: Job) => Choice {
   const memo = new Map<string, Choice>();
-  const fixed = typeof opts === 'function' ? undefined : opts;
-  return (job) => {
-    const req = perNodeRequest(job);
-    const o = fixed ?? (opts as (job: Job) => FitOptions)(job);
-    const key = fixed ? `${req.cores}|${req.memoryMiB}|${req.gpus}|${req.gpuKind ?? ''}` : requestKey(req, o);
+  const answer = (key: string, req: NodeRequest, o: FitOptions): Choice => {
     let c = memo.get(key);
     if (c === undefined) {
       const r = cheapestFit(catalog, req, o);
@@ -247,5 +250,32 @@ export function makeChooser(catalog: Catalog, opts: FitOptions | ((job: Job) => 
       memo.set(key, c);
     }
     return c;
+  };
+  if (typeof opts === 'function') {
+    return (job) => {
+      const req = perNodeRequest(job);
+      const o = opts(job);
+      return answer(requestKey(req, o), req, o);
+    };
+  }
+  // Fixed options, the common case: most jobs ask for small whole numbers and no GPU kind, so
+  // they are memoised under one number (no request object, no key string).
+  const small = new Map<number, Choice>();
+  return (job) => {
+    const cores = job.coresPerNode ?? Math.ceil(job.tasks / (job.nodes > 0 ? job.nodes : 1));
+    const memoryMiB = job.memoryMiB ?? 0;
+    const g = job.gpusPerNode ?? 0;
+    if (Number.isInteger(cores) && Number.isInteger(memoryMiB) && Number.isInteger(g) && cores >= 0 && cores < 4096 && memoryMiB >= 0 && memoryMiB < 2 ** 32 && g >= 0 && g < 64 && requestedGpuKind(job) === undefined) {
+      const key = (memoryMiB * 4096 + cores) * 64 + g;
+      let c = small.get(key);
+      if (c === undefined) {
+        c = answer(`${cores}|${memoryMiB}|${g}|`, { cores, memoryMiB, gpus: g }, opts);
+        if (small.size >= MEMO_MAX) small.clear();
+        small.set(key, c);
+      }
+      return c;
+    }
+    const req = perNodeRequest(job);
+    return answer(`${req.cores}|${req.memoryMiB}|${req.gpus}|${req.gpuKind ?? ''}`, req, opts);
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { awsCatalogFromDumps, gceCatalogFromDumps, main as refreshMain } from '../../scripts/refresh-catalog.js';
 import { SHIPPED_DATA, compareNames, formatCatalogFile, loadCatalog, makeCatalog, parseCatalogFile } from '../../src/catalog/catalog.js';
 import type { Arch, Catalog, InstanceType, Provider } from '../../src/catalog/types.js';
@@ -26,7 +26,6 @@ function job(id: string, o: Partial<Job> = {}): Job {
   return { id, name: id, nodes: 1, tasks: 1, command: ['true'], attributes: { system: { burstable: 1 } }, ...o };
 }
 const withKind = (kind: string, o: Partial<Job> = {}): Partial<Job> => ({ ...o, attributes: { system: { burstable: 1, fluxburst: { requires: { gpuKind: kind } } } } });
-const isType = (r: unknown): r is InstanceType => typeof r === 'object' && r !== null && 'name' in r;
 const unfitOf = (r: unknown): string => (r as { unfit: string }).unfit;
 
 /** The oracle: scan every type, no index, no memo. */
@@ -144,6 +143,8 @@ describe('catalog', () => {
         include: [],
       }),
     );
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+    onTestFinished(() => rmSync(cfg, { force: true }));
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', cfg], { cwd: root, stdio: 'pipe' });
     // Same layout as dist/: dist/src/catalog/catalog.js beside dist/src/catalog/data/*.json.
@@ -293,6 +294,17 @@ describe('cheapestFit', () => {
     expect(why({ cores: 192, memoryMiB: 4096 * 1024, gpus: 0 }, aws1)).toBe('no aws type in us-east-1 has 192 vCPUs and 4096 GiB of memory together');
     expect(why({ cores: 1, memoryMiB: 0, gpus: 0 }, { provider: 'aws', region: 'eu-west-9' })).toBe('the catalog has no aws types in eu-west-9 (aws regions: us-east-1, us-east-2, us-west-2)');
     expect(why({ cores: 1, memoryMiB: 0, gpus: 0 }, { ...aws1, maxPrice: 0.01 })).toBe('the cheapest aws type in us-east-1 that fits, c7g.medium, costs $0.0363/h, over maxPrice $0.01/h');
+  });
+
+  it('a chooser memoises per request, and takes per-job options (e.g. a forced type)', () => {
+    const choose = makeChooser(catalog, (j) => ({ ...aws1, ...(j.name === 'forced' ? { instanceType: 'c5n.18xlarge' } : {}) }));
+    expect(choose(job('a', { coresPerNode: 2 }))).toMatchObject({ shape: 't3.medium', costPerNodeHour: 0.0416 });
+    expect(choose(job('b', { name: 'forced', coresPerNode: 2 }))).toMatchObject({ shape: 'c5n.18xlarge', costPerNodeHour: 3.888 });
+    expect(choose(job('c', { name: 'forced', coresPerNode: 100 }))).toEqual({ unfit: 'aws c5n.18xlarge in us-east-1 does not fit the job: it needs 100 vCPUs (has 72)' });
+    const fixed = makeChooser(catalog, aws1);
+    const x = fixed(job('d', { nodes: 2, tasks: 8, memoryMiB: 8192 }));
+    expect(fixed(job('e', { nodes: 4, tasks: 16, memoryMiB: 8192 }))).toBe(x); // same per-node request, same answer object
+    expect(fixed(job('f', { coresPerNode: 1.5, memoryMiB: 0.5 }))).toMatchObject({ shape: (cheapestFit(catalog, { cores: 1.5, memoryMiB: 0.5, gpus: 0 }, aws1) as InstanceType).name }); // odd numbers take the general path
   });
 
   it('a forced instance type must fit', () => {
