@@ -43,6 +43,20 @@ function mapError(e: unknown): never {
   throw e;
 }
 
+/**
+ * Heartbeat while `fn` runs: reading a big Flux queue can take a while, and with a heartbeat
+ * timeout a dead worker's call is retried elsewhere in seconds rather than at its deadline.
+ */
+async function keepalive<T>(fn: () => Promise<T>): Promise<T> {
+  const c = Context.current();
+  const timer = setInterval(() => c.heartbeat(), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -75,16 +89,16 @@ export function createActivities(reg: PluginRegistry) {
   };
   return {
     async selectJobs(input: { source: SourceSpec; selector: SelectorSpec }): Promise<Selection> {
-      return guarded(async () => {
+      return guarded(() => keepalive(async () => {
         const src = input.source;
         if (src.kind === 'inline' && src.selected) return { selected: src.jobs, skipped: [] };
         return selectJobs(await readSource(src), input.selector);
-      });
+      }));
     },
 
     /** Watch mode's scan: read the source, select, drop jobs already burst, plan the rest. */
     async scanAndPlan(input: { config: Record<string, unknown>; source: SourceSpec; owner: string; exclude: string[] }): Promise<ScanResult> {
-      return guarded(async () => {
+      return guarded(() => keepalive(async () => {
         const config = parseOrThrow(configSchema(reg), input.config, 'watch config');
         const jobs = await readSource(input.source);
         const exclude = new Set(input.exclude);
@@ -102,11 +116,11 @@ export function createActivities(reg: PluginRegistry) {
             input: burstInput(config, { owner: input.owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain }),
           })),
         };
-      });
+      }));
     },
 
     async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number }): Promise<Choice> {
-      return guarded(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input)));
+      return guarded(() => keepalive(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input))));
     },
 
     async provisionStep(input: PluginCall & { step: ProvisionStep; plan: BurstPlan }): Promise<ResourceRef> {

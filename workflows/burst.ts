@@ -68,8 +68,11 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
 
   const t = input.timeouts;
   const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
+  // select reads the source (heartbeating); plan is pure CPU. A dead worker's call is retried
+  // after the heartbeat timeout, not at the deadline.
   const quick = proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: t.heartbeatSeconds * 1000,
     retry: { initialInterval: '500ms', maximumAttempts: 5, nonRetryableErrorTypes },
   });
   const steps = proxyActivities<Activities>({

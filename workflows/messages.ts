@@ -14,6 +14,8 @@ export interface WatchStatus {
   unfit: { jobId: string; reason: string }[];
   lastScanAt?: number;
   stopping: boolean;
+  /** In the result only: the ids the next run of this watcher must not burst again. */
+  seenIds?: string[];
 }
 export const stopWatchSignal = defineSignal('stop');
 export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');

@@ -47,7 +47,8 @@ export async function watchWorkflow(input: WatchInput): Promise<WatchStatus> {
     st.stopping = true;
   });
   const { scanAndPlan } = proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '15 seconds',
     retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_CODES] },
   });
 
@@ -87,6 +88,6 @@ export async function watchWorkflow(input: WatchInput): Promise<WatchStatus> {
     if (input.once) break;
     await condition(() => st.stopping, input.intervalSeconds * 1000);
   }
-  if (st.stopping || input.once) return { ...st, seen: seen.size };
+  if (st.stopping || input.once) return { ...st, seen: seen.size, seenIds: [...seen] };
   return continueAsNew<typeof watchWorkflow>({ ...input, seen: [...seen], scans: st.scans });
 }

@@ -4,7 +4,7 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import { burstName } from './naming.js';
 import { type JobOverride, overrideKey, overridesOf } from './overrides.js';
 import { packJobs } from './pack.js';
-import { type Candidate, type Target, candidateFor, choiceOf, orderCandidates, resolveTargets } from './targets.js';
+import { type Candidate, type ParamsCache, type Target, candidateFor, choiceOf, orderCandidates, resolveTargets } from './targets.js';
 
 export interface PlannedBurst {
   /** Workflow id: `<name>-<nodes>n-<hash>`. */
@@ -27,6 +27,16 @@ export interface Plan {
   unfit: { jobId: string; reason: string }[];
 }
 
+interface Profile {
+  ordered: Candidate[];
+  /** Shape and price on the first target, as packJobs asks for it. */
+  choice: { shape: string; costPerNodeHour: number };
+  reason: () => string;
+  o?: JobOverride;
+  /** Jobs share a burst only with jobs of the same overrides and chain. */
+  group: string;
+}
+
 export interface PlanOptions {
   owner: string;
   /** Nodes and spend already in flight per target (running bursts), for quotas. */
@@ -44,50 +54,68 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
   const overrides = overridesOf(jobs); // bad overrides are input errors, before anything else
   const targets = resolveTargets(config, reg);
   const unfit: Plan['unfit'] = [];
-  const chosen = new Map<string, { ordered: Candidate[]; reason: string; o?: JobOverride }>();
+  // By job object, not id: identity lookups are what 100,000 jobs can afford.
+  const chosen = new Map<Job, Profile>();
+  const paramsCache: ParamsCache = new Map();
+  // Jobs with the same resource request and override get the same answer: work it out once per
+  // profile (a queue of 100,000 jobs has a few hundred), not once per job.
+  const profiles = new Map<string, Profile | string>();
 
   for (const job of jobs) {
     const o = overrides.get(job.id);
-    const cands: Candidate[] = [];
-    const why: string[] = [];
-    for (const t of targets) {
-      const c = candidateFor(job, t, o);
-      if (typeof c === 'string') why.push(`${t.name}: ${c}`);
-      else cands.push(c);
+    const key = `${job.nodes}|${job.tasks}|${job.coresPerNode ?? ''}|${job.gpusPerNode ?? ''}|${job.memoryMiB ?? ''}|${job.exclusive ? 1 : 0}|${o ? overrideKey(o) : ''}`;
+    let prof = profiles.get(key);
+    if (prof === undefined) {
+      const cands: Candidate[] = [];
+      const why: string[] = [];
+      for (const t of targets) {
+        const c = candidateFor(job, t, o, paramsCache);
+        if (typeof c === 'string') why.push(`${t.name}: ${c}`);
+        else cands.push(c);
+      }
+      const order = orderCandidates(cands, config.ordering, job);
+      if (order.ordered.length === 0) {
+        if (cands.length && typeof config.ordering === 'object') why.push(`fits only ${cands.map((c) => c.target.name).join(', ')}, not in the fallback chain`);
+        prof = `no target fits: ${why.join('; ')}`;
+      } else {
+        const ordered = order.ordered;
+        prof = {
+          ordered,
+          choice: { shape: ordered[0]!.shape, costPerNodeHour: ordered[0]!.costPerNodeHour },
+          // Reasons are read once per burst; build them only then.
+          reason: () => `${order.reason}${why.length ? ` (not: ${why.join('; ')})` : ''}`,
+          o,
+          group: `${o ? overrideKey(o) : ''}|${ordered.map((c) => c.target.name).join(',')}`,
+        };
+      }
+      profiles.set(key, prof);
     }
-    const { ordered, reason } = orderCandidates(cands, config.ordering, job);
-    if (ordered.length === 0) {
-      if (cands.length && typeof config.ordering === 'object') why.push(`fits only ${cands.map((c) => c.target.name).join(', ')}, not in the fallback chain`);
-      unfit.push({ jobId: job.id, reason: `no target fits: ${why.join('; ')}` });
-      continue;
-    }
-    const skipped = why.length ? ` (not: ${why.join('; ')})` : '';
-    chosen.set(job.id, { ordered, reason: `${reason}${skipped}`, o });
+    if (typeof prof === 'string') unfit.push({ jobId: job.id, reason: prof });
+    else chosen.set(job, prof);
   }
 
   // Pack per target; the group key keeps jobs with different overrides or chains apart.
   const byTarget = new Map<string, Job[]>();
-  for (const job of jobs) {
-    const c = chosen.get(job.id);
-    if (!c) continue;
+  for (const [job, c] of chosen) {
     const name = c.ordered[0]!.target.name;
-    byTarget.set(name, [...(byTarget.get(name) ?? []), job]);
+    const list = byTarget.get(name);
+    if (list) list.push(job);
+    else byTarget.set(name, [job]);
   }
   const bursts: PlannedBurst[] = [];
   const used = new Map(opts.inUse ?? []);
   for (const target of targets) {
     const tjobs = byTarget.get(target.name);
     if (!tjobs) continue;
-    const first = (job: Job) => chosen.get(job.id)!.ordered[0]!;
-    const packed = packJobs(tjobs, (job) => ({ shape: first(job).shape, costPerNodeHour: first(job).costPerNodeHour }), {
+    const packed = packJobs(tjobs, (job) => chosen.get(job)!.choice, {
       mode: config.grouping,
       maxNodes: config.limits.maxNodes,
       maxCostPerHour: config.limits.maxCostPerHour,
-      groupKey: (job) => `${overrideKey(chosen.get(job.id)!.o)}|${chosen.get(job.id)!.ordered.map((c) => c.target.name).join(',')}`,
+      groupKey: (job) => chosen.get(job)!.group,
     });
     unfit.push(...packed.unfit);
     for (const b of packed.bursts) {
-      const lead = chosen.get(b.jobs[0]!.id)!;
+      const lead = chosen.get(b.jobs[0]!)!;
       const placed = placeWithinQuota(b, lead.ordered, used);
       if (typeof placed === 'string') {
         for (const j of b.jobs) unfit.push({ jobId: j.id, reason: placed });
@@ -105,7 +133,7 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
         shape: placed === lead.ordered[0] ? b.shape : placed.shape,
         costPerHour: placed === lead.ordered[0] ? b.costPerHour : b.nodes * placed.costPerNodeHour,
         secondsToReady: placed.secondsToReady,
-        reason: `${lead.reason}${moved}`,
+        reason: `${lead.reason()}${moved}`,
       });
     }
   }

@@ -41,7 +41,9 @@ export interface Plugin<P = any> {
   estimate(jobs: Job[], params: P): Estimate | { unfit: string };
   /**
    * What one of this job's nodes would be here (instance type, machine type) and its price per
-   * node-hour, or why the job cannot run here. Pure; the planner packs jobs by shape.
+   * node-hour, or why the job cannot run here. Pure, and a function of the job's resource request
+   * (nodes, tasks, coresPerNode, gpusPerNode, memoryMiB, exclusive) and its fluxburst override
+   * only: the planner answers once per such profile, not once per job.
    */
   shape?(job: Job, params: P): { shape: string; costPerNodeHour: number } | { unfit: string };
   /** Size the burst and list its provision steps, in creation order. No side effects. */

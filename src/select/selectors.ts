@@ -68,7 +68,7 @@ export async function loadModuleSelector(path: string, name: string): Promise<Se
   return (job) => {
     const r = (fn as (j: Job) => unknown)(job);
     if (r === true || r === false) return r;
-    throw new InputError('selector', [{ path: 'select', message: `${path}#${name} returned ${typeof r} for job ${job.id}; it must return true or false` }]);
+    throw new InputError('selector', [{ path: 'select.export', message: `${path}#${name} returned ${typeof r} for job ${job.id}; it must return true or false` }]);
   };
 }
 

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { FluxburstError, InputError } from '../../core/errors.js';
 import { SA_OWNER } from '../../core/search-attributes.js';
 import type { SourceSpec } from '../../core/types.js';
 import { readSource } from '../../jobs/sources.js';
 import { defaultOwner, narrowTargets } from '../../plan/prepare.js';
-import { stopWatchSignal, watchStatusQuery } from '../../../workflows/messages.js';
+import { type WatchStatus, stopWatchSignal, watchStatusQuery } from '../../../workflows/messages.js';
 import { type CommonOpts, connectClient, intArg, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
 
 /**
@@ -14,6 +14,19 @@ import { type CommonOpts, connectClient, intArg, prepare, printJson, uiUrlFor, w
  * have a burst (durable state a Schedule cannot carry between firings), scan more often than a
  * minute, and show its own history in the UI. It continues-as-new to keep that history short.
  */
+/** The seen ids the last finished run of this watcher returned (none if it never finished). */
+async function previousSeen(client: Client, id: string): Promise<string[]> {
+  try {
+    const h = client.workflow.getHandle(id);
+    const d = await h.describe();
+    if (d.status.name !== 'COMPLETED') return [];
+    return ((await h.result()) as WatchStatus).seenIds ?? [];
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return [];
+    throw e;
+  }
+}
+
 export function registerWatch(program: Command): void {
   withConnectionFlags(program.command('watch').description('Scan the source every N seconds and burst new burstable jobs, each exactly once.'))
     .option('-j, --jobs <file>', 'jobs file to watch (default: config jobs)')
@@ -42,12 +55,15 @@ export function registerWatch(program: Command): void {
       const source: SourceSpec = path ? { kind: 'file', path: resolve(path) } : { kind: 'flux', flux: config.flux!.command };
       await readSource(source); // a bad source is an input error now, not a failed scan later
       const owner = config.owner ?? defaultOwner();
+      // A watcher that ran before (stopped, or --once) hands over which jobs already have a burst,
+      // so a new job next to old ones does not pull the old ones into a second burst.
+      const seen = await previousSeen(client, id);
       let started = true;
       try {
         await client.workflow.start('watchWorkflow', {
           workflowId: id,
           taskQueue: ctx.conn.taskQueue,
-          args: [{ owner, source, config: config as unknown as Record<string, unknown>, intervalSeconds: o.interval, once: !!o.once }],
+          args: [{ owner, source, config: config as unknown as Record<string, unknown>, intervalSeconds: o.interval, once: !!o.once, seen }],
           typedSearchAttributes: [{ key: SA_OWNER, value: owner }],
         });
       } catch (e) {

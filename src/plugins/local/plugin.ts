@@ -141,21 +141,29 @@ async function waitForAgent(dir: string, ms: number, signal: AbortSignal, exited
   return undefined;
 }
 
-const choosers = new Map<string, (job: Job) => ReturnType<ReturnType<typeof makeChooser>>>();
+type Chooser = ReturnType<typeof makeChooser>;
+/** Choosers per params object (the planner parses a target's params once per plan). */
+const choosers = new WeakMap<object, { plain: Chooser; perJob: Chooser }>();
 
 /** One node's shape and price: a catalog type when `catalog` is set, else a plain process. */
 function shapeOf(job: Job, p: LocalParams): { shape: string; costPerNodeHour: number } | { unfit: string } {
   if (job.nodes > p.maxNodes) return { unfit: `needs ${job.nodes} nodes, local maxNodes is ${p.maxNodes}` };
   if (!p.catalog) return { shape: 'process', costPerNodeHour: p.costPerNodeHour };
-  const base = { ...p.catalog, ...(p.instanceType ? { instanceType: p.instanceType } : {}) };
-  const key = JSON.stringify(base);
-  let choose = choosers.get(key);
-  // A job runs on x86_64 unless it (or the target) says otherwise: arm types are cheaper but only
-  // right for jobs built for them.
-  const forJob = (job: Job) => ({ ...base, arch: overrideOf(job)?.requires?.arch ?? base.arch ?? ('x86_64' as const) });
-  if (!choose) choosers.set(key, (choose = makeChooser(loadCatalog(), forJob)));
-  const c = choose(job);
-  return 'unfit' in c ? c : { shape: c.shape, costPerNodeHour: c.costPerNodeHour };
+  let c = choosers.get(p);
+  if (!c) {
+    const base = { ...p.catalog, ...(p.instanceType ? { instanceType: p.instanceType } : {}) };
+    // x86_64 unless the job (or the target) says otherwise: arm types are cheaper but only right
+    // for jobs built for them.
+    const arch = base.arch ?? ('x86_64' as const);
+    c = {
+      plain: makeChooser(loadCatalog(), { ...base, arch }),
+      perJob: makeChooser(loadCatalog(), (j: Job) => ({ ...base, arch: overrideOf(j)?.requires?.arch ?? arch })),
+    };
+    choosers.set(p, c);
+  }
+  const wantsArch = (job.attributes.system as { fluxburst?: { requires?: { arch?: unknown } } } | undefined)?.fluxburst?.requires?.arch;
+  const r = (wantsArch ? c.perJob : c.plain)(job);
+  return 'unfit' in r ? r : { shape: r.shape, costPerNodeHour: r.costPerNodeHour };
 }
 
 function estimate(jobs: Job[], p: LocalParams): Estimate | { unfit: string } {
