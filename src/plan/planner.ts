@@ -27,6 +27,37 @@ export interface Plan {
   unfit: { jobId: string; reason: string }[];
 }
 
+/**
+ * Profiles by (nodes, tasks, cores, GPUs, memory, exclusive, override): a numeric hash with the
+ * fields kept to check against, so the common lookup builds no string.
+ */
+class ProfileTable<V> {
+  private readonly buckets = new Map<number, Array<{ n: number; t: number; c: number; g: number; m: number; x: boolean; o: string; v: V }>>();
+  private static hash(j: Job, o: string): number {
+    let h = Math.imul(j.nodes ^ 0x9e3779b1, 0x85ebca6b);
+    h = Math.imul(h ^ j.tasks, 0xc2b2ae35);
+    h = Math.imul(h ^ (j.coresPerNode ?? -1), 0x85ebca6b);
+    h = Math.imul(h ^ (j.gpusPerNode ?? -1), 0xc2b2ae35);
+    h = Math.imul(h ^ (j.memoryMiB ?? -1), 0x85ebca6b);
+    return (h ^ (j.exclusive ? 1 : 0) ^ o.length) | 0;
+  }
+  get(j: Job, o: string): V | undefined {
+    const b = this.buckets.get(ProfileTable.hash(j, o));
+    if (!b) return undefined;
+    for (const e of b) {
+      if (e.n === j.nodes && e.t === j.tasks && e.c === (j.coresPerNode ?? -1) && e.g === (j.gpusPerNode ?? -1) && e.m === (j.memoryMiB ?? -1) && e.x === !!j.exclusive && e.o === o) return e.v;
+    }
+    return undefined;
+  }
+  set(j: Job, o: string, v: V): void {
+    const h = ProfileTable.hash(j, o);
+    const e = { n: j.nodes, t: j.tasks, c: j.coresPerNode ?? -1, g: j.gpusPerNode ?? -1, m: j.memoryMiB ?? -1, x: !!j.exclusive, o, v };
+    const b = this.buckets.get(h);
+    if (b) b.push(e);
+    else this.buckets.set(h, [e]);
+  }
+}
+
 interface Profile {
   ordered: Candidate[];
   /** Shape and price on the first target, as packJobs asks for it. */
@@ -35,6 +66,8 @@ interface Profile {
   o?: JobOverride;
   /** Jobs share a burst only with jobs of the same overrides and chain. */
   group: string;
+  /** The chain as it goes into each burst's input, made once. */
+  chain?: TargetChoice[];
 }
 
 export interface PlanOptions {
@@ -54,17 +87,18 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
   const overrides = overridesOf(jobs); // bad overrides are input errors, before anything else
   const targets = resolveTargets(config, reg);
   const unfit: Plan['unfit'] = [];
-  // By job object, not id: identity lookups are what 100,000 jobs can afford.
-  const chosen = new Map<Job, Profile>();
+  // Each job's profile by its index in `jobs` (arrays, not maps: 100,000 jobs).
+  const profOf: Array<Profile | undefined> = new Array(jobs.length);
   const paramsCache: ParamsCache = new Map();
   // Jobs with the same resource request and override get the same answer: work it out once per
   // profile (a queue of 100,000 jobs has a few hundred), not once per job.
-  const profiles = new Map<string, Profile | string>();
+  const profiles = new ProfileTable<Profile | string>();
 
-  for (const job of jobs) {
-    const o = overrides.get(job.id);
-    const key = `${job.nodes}|${job.tasks}|${job.coresPerNode ?? ''}|${job.gpusPerNode ?? ''}|${job.memoryMiB ?? ''}|${job.exclusive ? 1 : 0}|${o ? overrideKey(o) : ''}`;
-    let prof = profiles.get(key);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    const o = overrides.size ? overrides.get(job.id) : undefined;
+    const okey = o ? overrideKey(o) : '';
+    let prof = profiles.get(job, okey);
     if (prof === undefined) {
       const cands: Candidate[] = [];
       const why: string[] = [];
@@ -74,6 +108,7 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
         else cands.push(c);
       }
       const order = orderCandidates(cands, config.ordering, job);
+      let reasonText: string | undefined;
       if (order.ordered.length === 0) {
         if (cands.length && typeof config.ordering === 'object') why.push(`fits only ${cands.map((c) => c.target.name).join(', ')}, not in the fallback chain`);
         prof = `no target fits: ${why.join('; ')}`;
@@ -82,62 +117,100 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
         prof = {
           ordered,
           choice: { shape: ordered[0]!.shape, costPerNodeHour: ordered[0]!.costPerNodeHour },
-          // Reasons are read once per burst; build them only then.
-          reason: () => `${order.reason}${why.length ? ` (not: ${why.join('; ')})` : ''}`,
+          // Built on first read (once per profile that gets a burst), then kept.
+          reason: () => (reasonText ??= `${order.reason}${why.length ? ` (not: ${why.join('; ')})` : ''}`),
           o,
           group: `${o ? overrideKey(o) : ''}|${ordered.map((c) => c.target.name).join(',')}`,
         };
       }
-      profiles.set(key, prof);
+      profiles.set(job, okey, prof);
     }
     if (typeof prof === 'string') unfit.push({ jobId: job.id, reason: prof });
-    else chosen.set(job, prof);
+    else profOf[i] = prof;
   }
 
-  // Pack per target; the group key keeps jobs with different overrides or chains apart.
-  const byTarget = new Map<string, Job[]>();
-  for (const [job, c] of chosen) {
-    const name = c.ordered[0]!.target.name;
-    const list = byTarget.get(name);
-    if (list) list.push(job);
-    else byTarget.set(name, [job]);
+  // Every job of a profile has the same nodes, shape, group and exclusivity, so packing works on
+  // one representative per profile and then hands each burst its profiles' jobs.
+  const members = new Map<Profile, Job[]>();
+  for (let i = 0; i < jobs.length; i++) {
+    const p = profOf[i];
+    if (!p) continue;
+    const list = members.get(p);
+    if (list) list.push(jobs[i]!);
+    else members.set(p, [jobs[i]!]);
   }
-  const bursts: PlannedBurst[] = [];
-  const used = new Map(opts.inUse ?? []);
+  // Representatives (one job per profile) are what packJobs sees.
+  const chosen = new Map<Job, Profile>();
+  for (const [p, js] of members) chosen.set(js[0]!, p);
+  const repsByTarget = new Map<string, Job[]>();
+  const repOf = new Map<string, Profile>();
+  for (const [p, js] of members) {
+    const name = p.ordered[0]!.target.name;
+    const reps = repsByTarget.get(name);
+    if (reps) reps.push(js[0]!);
+    else repsByTarget.set(name, [js[0]!]);
+    repOf.set(js[0]!.id, p);
+  }
+  // Bursts in packing order; a pool that merges several profiles gets its jobs in input order
+  // from one pass over the input (not a sort).
+  type Draft = { js: Job[]; nodes: number; gangMin: number; costPerHour: number; shape: string; lead: Profile };
+  const drafts: Draft[] = [];
+  const merged = new Map<Profile, Job[]>();
   for (const target of targets) {
-    const tjobs = byTarget.get(target.name);
-    if (!tjobs) continue;
-    const packed = packJobs(tjobs, (job) => chosen.get(job)!.choice, {
+    const reps = repsByTarget.get(target.name);
+    if (!reps) continue;
+    const packed = packJobs(reps, (job) => chosen.get(job)!.choice, {
       mode: config.grouping,
       maxNodes: config.limits.maxNodes,
       maxCostPerHour: config.limits.maxCostPerHour,
       groupKey: (job) => chosen.get(job)!.group,
     });
-    unfit.push(...packed.unfit);
+    for (const u of packed.unfit) for (const j of members.get(repOf.get(u.jobId)!)!) unfit.push({ jobId: j.id, reason: u.reason });
     for (const b of packed.bursts) {
-      const lead = chosen.get(b.jobs[0]!)!;
-      const placed = placeWithinQuota(b, lead.ordered, used);
-      if (typeof placed === 'string') {
-        for (const j of b.jobs) unfit.push({ jobId: j.id, reason: placed });
+      const rep = b.jobs[0]!;
+      const lead = chosen.get(rep)!;
+      if (config.grouping === 'exclusive' || rep.exclusive === true) {
+        // One burst per job of the profile, each sized to it.
+        for (const j of members.get(lead)!) drafts.push({ js: [j], nodes: b.nodes, gangMin: b.gangMin, costPerHour: b.costPerHour, shape: b.shape, lead });
         continue;
       }
-      const chain = lead.ordered.slice(lead.ordered.indexOf(placed)).map(choiceOf);
-      const moved = placed !== lead.ordered[0] ? `; quota full on ${lead.ordered[0]!.target.name}, so ${placed.target.name}` : '';
-      bursts.push({
-        id: burstName(config.name, b.nodes, { jobIds: b.jobs.map((j) => j.id), plugins: chain.map((c) => c.name), owner: opts.owner }),
-        jobs: b.jobs,
-        chain,
-        target: placed.target.name,
-        nodes: b.nodes,
-        gangMin: b.gangMin,
-        shape: placed === lead.ordered[0] ? b.shape : placed.shape,
-        costPerHour: placed === lead.ordered[0] ? b.costPerHour : b.nodes * placed.costPerNodeHour,
-        secondsToReady: placed.secondsToReady,
-        reason: `${lead.reason()}${moved}`,
-      });
+      const d: Draft = { js: b.jobs.length === 1 ? members.get(lead)! : [], nodes: b.nodes, gangMin: b.gangMin, costPerHour: b.costPerHour, shape: b.shape, lead };
+      if (b.jobs.length > 1) for (const r of b.jobs) merged.set(chosen.get(r)!, d.js);
+      drafts.push(d);
     }
   }
+  if (merged.size) {
+    for (let i = 0; i < jobs.length; i++) {
+      const p = profOf[i];
+      if (p) merged.get(p)?.push(jobs[i]!);
+    }
+  }
+  const bursts: PlannedBurst[] = [];
+  const used = new Map(opts.inUse ?? []);
+  for (const d of drafts) add(d.js, d.nodes, d.gangMin, d.costPerHour, d.shape, d.lead);
   return { bursts, unfit };
+
+  function add(js: Job[], nodes: number, gangMin: number, costPerHour: number, shape: string, lead: Profile): void {
+    const placed = placeWithinQuota({ nodes, costPerHour }, lead.ordered, used);
+    if (typeof placed === 'string') {
+      for (const j of js) unfit.push({ jobId: j.id, reason: placed });
+      return;
+    }
+    const first = placed === lead.ordered[0];
+    const chain = first ? (lead.chain ??= lead.ordered.map(choiceOf)) : lead.ordered.slice(lead.ordered.indexOf(placed)).map(choiceOf);
+    bursts.push({
+      id: burstName(config.name, nodes, { jobIds: js.map((j) => j.id), plugins: chain.map((c) => c.name), owner: opts.owner }),
+      jobs: js,
+      chain,
+      target: placed.target.name,
+      nodes,
+      gangMin,
+      shape: first ? shape : placed.shape,
+      costPerHour: first ? costPerHour : nodes * placed.costPerNodeHour,
+      secondsToReady: placed.secondsToReady,
+      reason: `${lead.reason()}${first ? '' : `; quota full on ${lead.ordered[0]!.target.name}, so ${placed.target.name}`}`,
+    });
+  }
 
   /** The first target in the chain whose quota still has room for this burst, or why none. */
   function placeWithinQuota(b: { nodes: number; costPerHour: number }, ordered: Candidate[], usage: Map<string, { nodes: number; costPerHour: number }>): Candidate | string {
