@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { FluxburstError } from '../src/core/errors.js';
-import type { BurstInput, BurstPlan, Job, JobResult, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec, TargetChoice } from '../src/core/types.js';
+import { readFileSync } from 'node:fs';
+import { FluxburstError, InputError } from '../src/core/errors.js';
+import type { BurstInput, BurstPlan, CredentialRef, Job, JobResult, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec, TargetChoice } from '../src/core/types.js';
 import { readSource } from '../src/jobs/sources.js';
 import { configSchema } from '../src/config/schema.js';
 import { planBursts } from '../src/plan/planner.js';
@@ -28,6 +29,27 @@ export interface BurstRef {
 export interface PluginCall extends BurstRef {
   plugin: string;
   params: Record<string, unknown>;
+  /** References only ({env} / {file}); resolved here, on the worker. */
+  credentials?: Record<string, CredentialRef>;
+}
+
+/** Read each credential from where it points; a missing one is a clear, non-retryable error. */
+function resolveCredentials(refs: Record<string, CredentialRef> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(refs ?? {})) {
+    if ('env' in ref) {
+      const v = process.env[ref.env];
+      if (v === undefined) throw new InputError('credentials', [{ path: `credentials.${name}`, message: `environment variable ${ref.env} is not set on this worker` }]);
+      out[name] = v;
+    } else {
+      try {
+        out[name] = readFileSync(ref.file, 'utf8').trim();
+      } catch (e) {
+        throw new InputError('credentials', [{ path: `credentials.${name}`, message: `cannot read ${ref.file} on this worker: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+      }
+    }
+  }
+  return out;
 }
 
 /** Turn our errors into ApplicationFailures whose type is the error code. */
@@ -65,11 +87,12 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function pluginContext(ref: BurstRef, runAttempt?: number): PluginContext {
+function pluginContext(ref: BurstRef & { credentials?: Record<string, CredentialRef> }, runAttempt?: number): PluginContext {
   const c = Context.current();
   return {
     burstId: ref.burstId,
     owner: ref.owner,
+    credentials: resolveCredentials(ref.credentials),
     attempt: c.info.attempt,
     runAttempt,
     signal: c.cancellationSignal,
@@ -113,7 +136,7 @@ export function createActivities(reg: PluginRegistry) {
           bursts: plan.bursts.map((b) => ({
             id: b.id,
             jobIds: b.jobs.map((j) => j.id),
-            input: burstInput(config, { owner: input.owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain }),
+            input: burstInput(config, { owner: input.owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain, reason: b.reason }),
           })),
         };
       }));

@@ -12,6 +12,7 @@ import {
   log,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { Choice } from '../src/plan/choose.js';
 import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
 import { SA_PHASE, SA_PLUGIN } from '../src/core/search-attributes.js';
 import type {
@@ -98,7 +99,8 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   let step: Step = 'select';
   let plugin = '';
   let params: Record<string, unknown> = {};
-  const call = () => ({ burstId, owner: input.owner, plugin, params });
+  let credentials: Choice['credentials'];
+  const call = () => ({ burstId, owner: input.owner, plugin, params, credentials });
 
   const jobsById = new Map<string, Job>();
   const interrupts: Interruption[] = [];
@@ -176,9 +178,10 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       const choice = await quick.planBurst({ burstId, owner: input.owner, jobs: sel.selected, targets: input.targets, maxNodes: input.maxNodes });
       plugin = choice.plugin;
       params = choice.params;
+      credentials = choice.credentials;
       st.plugin = choice.plugin;
       st.target = choice.target;
-      st.reason = choice.reason;
+      st.reason = input.reason ? `${input.reason}; at plan time: ${choice.reason}` : choice.reason;
       st.plan = choice.plan;
       upsertSearchAttributes([{ key: SA_PLUGIN, value: plugin }]);
 

@@ -151,6 +151,8 @@ export interface BurstInput {
   selector: SelectorSpec;
   /** Candidates in the order to try them; the planner already applied the ordering strategy. */
   targets: TargetChoice[];
+  /** Why the planner put the burst on its chain (ordering, targets passed over). */
+  reason?: string;
   maxNodes: number;
   timeouts: BurstTimeouts;
 }

@@ -8,6 +8,7 @@ export interface Choice {
   target: string;
   plugin: string;
   params: Record<string, unknown>;
+  credentials?: TargetChoice['credentials'];
   plan: BurstPlan;
   reason: string;
 }
@@ -32,7 +33,9 @@ export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: Plu
       continue;
     }
     const reason = skipped.length ? `${c.name}: first in the chain that fits (skipped ${skipped.join('; ')})` : `${c.name}: first in the chain`;
-    return { target: c.name, plugin: c.plugin, params, plan, reason };
+    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason };
+    if (c.credentials) out.credentials = c.credentials;
+    return out;
   }
   throw new CapacityError(`no target can take these jobs: ${skipped.join('; ') || 'no targets given'}`, 'NoTargetFits');
 }

@@ -35,8 +35,9 @@ export function narrowTargets(config: Config, reg: PluginRegistry, only?: string
   return { ...config, ordering, targets: targets as never };
 }
 
-export function burstInput(config: Config, o: { owner: string; source: SourceSpec; targets: TargetChoice[]; selector?: SelectorSpec }): BurstInput {
+export function burstInput(config: Config, o: { owner: string; source: SourceSpec; targets: TargetChoice[]; selector?: SelectorSpec; reason?: string }): BurstInput {
   return {
+    ...(o.reason ? { reason: o.reason } : {}),
     owner: o.owner,
     source: o.source,
     selector: o.selector ?? (config.select as SelectorSpec),
@@ -76,7 +77,7 @@ export async function prepareBursts(o: { config: Config; registry: PluginRegistr
   const plan = planBursts(selection.selected, config, o.registry, { owner });
   const bursts = plan.bursts.map((b) => ({
     ...b,
-    input: burstInput(config, { owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain }),
+    input: burstInput(config, { owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain, reason: b.reason }),
   }));
   return { owner, selection, plan, bursts };
 }

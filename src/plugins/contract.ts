@@ -12,6 +12,11 @@ export interface PluginContext {
   attempt: number;
   /** For `run`: which start of this job this is (more than 1 after an interruption requeued it). */
   runAttempt?: number;
+  /**
+   * The target's credentials, read on the worker from where the config points (env var or file)
+   * at call time. Only their references travel through Temporal; the values never do.
+   */
+  credentials: Record<string, string>;
   /** Aborted when the burst cancels this call. */
   signal: AbortSignal;
   /** Report progress; also how a long call proves it is alive. */

@@ -80,7 +80,7 @@ describe('a fault at each saga step fails the burst naming the step, and leaves 
         expect(left.processes.length).toBeGreaterThan(0);
         const { localPlugin, localParams } = await import('../../src/plugins/local/plugin.js');
         await localPlugin.teardown({ key: 'node-0', kind: 'node', node: 'node-0' }, undefined, localParams.parse({ workdir: dir }), {
-          burstId: h.workflowId, owner: 't', attempt: 1, signal: new AbortController().signal, heartbeat: () => undefined, log: console,
+          burstId: h.workflowId, owner: 't', attempt: 1, credentials: {}, signal: new AbortController().signal, heartbeat: () => undefined, log: console,
         });
       }
       expect(leftovers(dir)).toEqual({ processes: [], dirs: [] });

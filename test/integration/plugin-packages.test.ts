@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginLoadError } from '../../src/core/errors.js';
 import { findPluginPackages, loadPluginPackage, loadRegistry } from '../../src/plugins/registry.js';
-import { ROOT, cli, client, input, job, result, start, startWorker, uid } from '../support/harness.js';
+import { ROOT, cli, client, historyText, input, job, result, start, startWorker, uid } from '../support/harness.js';
 
 const GOOD = join(ROOT, 'test', 'fixtures', 'plugins', 'node_modules');
 const BAD = join(ROOT, 'test', 'fixtures', 'bad-plugins', 'node_modules');
@@ -71,5 +72,36 @@ describe('a burst through a third-party plugin', () => {
       `teardown ${id} echo-1`,
       `teardown ${id} echo-0`,
     ]);
+  });
+
+  it('credentials reach the plugin on the worker by reference; their values never enter the history', async () => {
+    const secret = `sekrit-${uid('tok')}`;
+    const fileSecret = `filesekrit-${uid('f')}`;
+    const dir = mkdtempSync(join(tmpdir(), 'fb-cred-'));
+    writeFileSync(join(dir, 'key'), `${fileSecret}\n`);
+    writeFileSync(join(dir, 'ledger'), '');
+    process.env.FB_TEST_TOKEN = secret; // this process hosts the worker
+    const c = await client();
+    const creds = { TOKEN: { env: 'FB_TEST_TOKEN' }, KEY: { file: join(dir, 'key') } };
+    const inp = input([job('e1')], {}, { targets: [{ name: 'echo', plugin: 'echo', params: { ledger: join(dir, 'ledger') }, credentials: creds }] });
+    const h = await start(c, TQ, uid('cred'), inp);
+    const r = await result(h);
+    expect(r.status.jobs[0]!.result!.tasks[0]!.stderr).toBe(`credentials TOKEN:${secret.length},KEY:${fileSecret.length}\n`);
+    const history = historyText(await h.fetchHistory());
+    expect(history).toContain('FB_TEST_TOKEN'); // the reference travels
+    expect(history).not.toContain(secret); // the value does not
+    expect(history).not.toContain(fileSecret);
+  });
+
+  it('a credential missing on the worker fails the burst with a clear error naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-cred-'));
+    writeFileSync(join(dir, 'ledger'), '');
+    delete process.env.FB_TEST_UNSET;
+    const c = await client();
+    const inp = input([job('e1')], {}, { targets: [{ name: 'echo', plugin: 'echo', params: { ledger: join(dir, 'ledger') }, credentials: { TOKEN: { env: 'FB_TEST_UNSET' } } }] });
+    const h = await start(c, TQ, uid('cred'), inp);
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/failed at provision: invalid credentials:\s+- credentials\.TOKEN: environment variable FB_TEST_UNSET is not set on this worker/);
   });
 });

@@ -160,3 +160,20 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
     await sleep(100);
   }
 }
+
+/**
+ * Everything a history holds as text: payload bytes decoded as UTF-8, plus every string field.
+ * What a person with raw access to the server's history would see.
+ */
+export function historyText(history: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined) return;
+    if (typeof v === 'string') out.push(v);
+    else if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object') Object.values(v as Record<string, unknown>).forEach(walk);
+  };
+  walk(history);
+  return out.join('\n');
+}
