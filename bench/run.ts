@@ -11,7 +11,7 @@
 //      BENCH_BREAKDOWN=0 to skip the history breakdown.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { noopPlugin } from './noop-plugin.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { createBurstWorker } from '../workers/worker.js';
 import type { BaselineInput, NoopActivities } from './baseline-workflows.js';
+import { freePort } from '../src/temporal/ports.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNS = intEnv('BENCH_RUNS', 50);
@@ -41,18 +42,6 @@ function intEnv(name: string, dflt: number): number {
   return Number.isInteger(v) && v > 0 ? v : dflt;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const uid = (p: string) => `${p}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 

@@ -15,19 +15,11 @@ function perVertex(v: ResourceVertex, type: string): number {
   return total;
 }
 
-function findNode(vs: ResourceVertex[]): ResourceVertex | undefined {
+/** The first vertex of this type, depth first (node and slot may sit under a cluster or rack). */
+function findVertex(vs: ResourceVertex[], type: string): ResourceVertex | undefined {
   for (const v of vs) {
-    if (v.type === 'node') return v;
-    const deeper = findNode(v.with ?? []);
-    if (deeper) return deeper;
-  }
-  return undefined;
-}
-
-function findSlot(vs: ResourceVertex[]): ResourceVertex | undefined {
-  for (const v of vs) {
-    if (v.type === 'slot') return v;
-    const deeper = findSlot(v.with ?? []);
+    if (v.type === type) return v;
+    const deeper = findVertex(v.with ?? [], type);
     if (deeper) return deeper;
   }
   return undefined;
@@ -36,8 +28,8 @@ function findSlot(vs: ResourceVertex[]): ResourceVertex | undefined {
 /** Flux jobinfo → Job. The job-list fields (nnodes, ntasks) win over what the jobspec implies. */
 export function fromFluxJobinfo(info: FluxJobinfo): Job {
   const spec = info.spec;
-  const node = findNode(spec.resources);
-  const slot = findSlot(spec.resources);
+  const node = findVertex(spec.resources, 'node');
+  const slot = findVertex(spec.resources, 'slot');
   const slots = slot ? countOf(slot) : 1; // per node when a node vertex holds the slots
   const nodes = info.nnodes ?? (node ? countOf(node) : 1);
   const task0 = spec.tasks[0]!;

@@ -7,6 +7,7 @@ import { InputError } from '../../src/core/errors.js';
 import { DEFAULT_WORKDIR } from '../../src/plugins/local/layout.js';
 import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
 import { ROOT, cliAsync } from '../support/harness.js';
+import { inputError } from '../support/errors.js';
 
 let reg: PluginRegistry;
 let dir: string;
@@ -20,15 +21,6 @@ const LOCAL_DEFAULTS = { workdir: DEFAULT_WORKDIR, maxNodes: 64, latencyMs: 0, c
 const NO_CAPS = { labels: {}, architectures: ['x86_64'], gpus: { max: 0, kinds: [] } };
 const LOCAL_TARGET = { plugin: 'local', params: LOCAL_DEFAULTS, capabilities: NO_CAPS, quota: {} };
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('defaults', () => {
   it('an empty config is the whole default config: one local target, default timeouts', () => {
@@ -122,8 +114,11 @@ describe('schema and plugins commands', () => {
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['targets', 'limits', 'ordering', 'grouping', 'select', 'timeouts', 'temporal', 'name', 'jobs']));
     expect(s.properties.limits!.properties!.maxNodes).toMatchObject({ type: 'integer', default: 64, maximum: 10000 });
     expect(s.properties.targets).toMatchObject({ type: 'array', minItems: 1 });
-    expect(s.properties.targets!.items!.properties).toHaveProperty('params');
-    expect(s.properties.targets!.items!.properties).toHaveProperty('capabilities');
+    // One branch per registered plugin (a single object when only one is registered).
+    const items = s.properties.targets!.items as { properties?: Record<string, { const?: string }>; oneOf?: Array<{ properties: Record<string, { const?: string }> }>; anyOf?: Array<{ properties: Record<string, { const?: string }> }> };
+    const branches = items.oneOf ?? items.anyOf ?? [items as { properties: Record<string, { const?: string }> }];
+    for (const b of branches) expect(Object.keys(b.properties)).toEqual(expect.arrayContaining(['plugin', 'name', 'params', 'capabilities', 'quota', 'credentials']));
+    expect(branches.map((b) => b.properties.plugin!.const)).toContain('local');
     expect(s.properties.timeouts!.properties).toEqual(
       expect.objectContaining({ stepSeconds: expect.anything(), heartbeatSeconds: expect.anything(), jobSeconds: expect.anything() }),
     );

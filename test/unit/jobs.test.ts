@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { parseJobs, readJobsFile } from '../../src/jobs/file-source.js';
 import { isBurstable, selectJobs } from '../../src/select/selectors.js';
+import { inputError } from '../support/errors.js';
 
 /** flux-burst's seed example: the job dict its client hands a selector (job-list record + jobspec). */
 const SEED = `
@@ -42,16 +43,6 @@ const SEED = `
         burstable: 1
 `;
 
-/** The InputError a parse throws (fails the test if it does not throw one). */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 const paths = (e: InputError) => e.issues.map((i) => i.path);
 

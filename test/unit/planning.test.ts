@@ -12,6 +12,7 @@ import { prepareBursts } from '../../src/plan/prepare.js';
 import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
 import { selectJobs } from '../../src/select/selectors.js';
 import { ROOT, cliAsync } from '../support/harness.js';
+import { inputError } from '../support/errors.js';
 
 // Planning is pure: configs come from YAML through the real schema, jobs are built here, and
 // planBursts/prepareBursts are called directly. Nothing touches Temporal or the local workdir.
@@ -55,15 +56,6 @@ const burstOf = (p: Plan, id: string) => {
   return b;
 };
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 async function inputErrorAsync(fn: () => Promise<unknown>): Promise<InputError> {
   try {
     await fn();
