@@ -78,7 +78,11 @@ function targetEntries(reg: PluginRegistry) {
   );
   if (branches.length === 0) throw new Error('no plugins registered');
   if (branches.length === 1) return branches[0]!;
-  return z.discriminatedUnion('plugin', branches as never);
+  // zod's own message for an unknown discriminator quotes differently from its enum messages; say it like an enum.
+  const known = reg.names().map((n) => `"${n}"`).join('|');
+  return z.discriminatedUnion('plugin', branches as never, {
+    error: (iss) => (iss.code === 'invalid_union' ? `Invalid option: expected one of ${known}` : undefined),
+  });
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);

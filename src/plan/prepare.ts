@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
+import { parseOrThrow } from '../core/zod-issues.js';
 import type { BurstInput, Job, SelectorSpec, SourceSpec, TargetChoice } from '../core/types.js';
 import { readJobsFile } from '../jobs/file-source.js';
 import type { PluginRegistry } from '../plugins/registry.js';
@@ -28,7 +29,9 @@ export function narrowTargets(config: Config, reg: PluginRegistry, only?: string
   if (keep.length === 0) {
     if (!reg.has(only)) throw new InputError('flags', [{ path: '--plugin', message: `no target or plugin "${only}" (targets: ${all.map((t) => t.name).join(', ')}; plugins: ${reg.names().join(', ')})` }]);
     // A known plugin that is not configured: burst onto it with default params.
-    return { ...config, ordering: 'in_order', targets: [{ plugin: only, params: reg.get(only).params.parse({}), capabilities: { labels: {}, architectures: ['x86_64'], gpus: { max: 0, kinds: [] } }, quota: {} }] as never };
+    // A plugin that is not configured: its defaults must be enough (aws-ec2's are not).
+    const params = parseOrThrow(reg.get(only).params, {}, `plugin ${only} with no configured target`, `--plugin ${only}: params`);
+    return { ...config, ordering: 'in_order', targets: [{ plugin: only, params, capabilities: { labels: {}, architectures: ['x86_64'], gpus: { max: 0, kinds: [] } }, quota: {} }] as never };
   }
   const targets = (config.targets as Array<{ name?: string; plugin: string }>).filter((t) => keep.includes(t.name ?? t.plugin));
   const ordering = typeof config.ordering === 'object' ? 'in_order' : config.ordering;

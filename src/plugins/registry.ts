@@ -3,6 +3,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PluginLoadError } from '../core/errors.js';
 import type { Plugin } from './contract.js';
+import { awsEc2Plugin } from './aws-ec2/plugin.js';
 import { localPlugin } from './local/plugin.js';
 
 /** npm's spelling of flux-burst's `fluxburst_<name>` discovery prefix. */
@@ -121,6 +122,7 @@ export async function loadPluginPackage(pkg: string, dir: string): Promise<Plugi
 export async function loadRegistry(opts: { searchPaths?: string[] } = {}): Promise<PluginRegistry> {
   const reg = new PluginRegistry();
   reg.register(localPlugin);
+  reg.register(awsEc2Plugin);
   for (const { pkg, dir } of findPluginPackages(opts.searchPaths ?? pluginSearchPaths())) {
     reg.register(await loadPluginPackage(pkg, dir), `package ${pkg}`);
   }

@@ -1,0 +1,399 @@
+// The aws-ec2 plugin: nodes are EC2 instances launched as one instant EC2 Fleet per burst, from a
+// per-burst launch template, optionally in a per-burst cluster placement group. Laid out like
+// Karpenter's AWS provider, one module per concern: params, client, errors, offerings (ICE
+// cache), launch-template, placement, fleet; this file wires them to the plugin contract.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribePlacementGroupsCommand, DescribeSpotInstanceRequestsCommand, type Instance, type SpotInstanceRequest } from '@aws-sdk/client-ec2';
+import { loadCatalog } from '../../catalog/catalog.js';
+import type { Catalog, InstanceType } from '../../catalog/types.js';
+import { CapacityError, NodeLostError, TransientError } from '../../core/errors.js';
+import type { BurstPlan, Estimate, Interruption, Job, ProvisionStep, ResourceRef } from '../../core/types.js';
+import { cheapestFit, fits, makeChooser, perNodeRequest, type NodeRequest } from '../../plan/fit.js';
+import { overrideOf } from '../../plan/overrides.js';
+import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
+import { ec2Client } from './client.js';
+import { ec2, fromEc2, isNotFound } from './errors.js';
+import { burstFleets, burstInstances, deleteFleets, describeInstances, launchFleet, NOT_GONE_STATES, stepInstances, terminateInstances, type LaunchedInstance } from './fleet.js';
+import { unavailableOfferings } from './offerings.js';
+import { deleteLaunchTemplate, efaSupport, ensureLaunchTemplate, findLaunchTemplate, launchTemplateName } from './launch-template.js';
+import { awsEc2Params, type AwsEc2Params } from './params.js';
+import { deletePlacementGroup, ensurePlacementGroup, placementGroupName } from './placement.js';
+import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_OWNER, tagFilters, tagOf } from './tags.js';
+
+export { awsEc2Params, type AwsEc2Params } from './params.js';
+
+const PROVIDER = 'aws' as const;
+
+// ---------------------------------------------------------------------------------------------
+// Sizing from the catalog
+
+/** The catalog narrowed to this target's region (and `instanceTypes`, when given); one per params object. */
+const narrowed = new WeakMap<object, Catalog>();
+function catalogFor(p: AwsEc2Params): Catalog {
+  let c = narrowed.get(p);
+  if (!c) {
+    const all = loadCatalog();
+    const only = p.instanceTypes ? new Set(p.instanceTypes) : undefined;
+    c = Object.freeze({ asOf: all.asOf, types: all.types.filter((t) => t.provider === PROVIDER && t.region === p.region && (!only || only.has(t.name))) });
+    narrowed.set(p, c);
+  }
+  return c;
+}
+
+const archOf = (job: Job | undefined, p: AwsEc2Params) => (job ? overrideOf(job)?.requires?.arch : undefined) ?? p.arch ?? 'x86_64';
+
+function fitOptions(p: AwsEc2Params, arch: 'x86_64' | 'arm64') {
+  return {
+    provider: PROVIDER,
+    region: p.region,
+    arch,
+    ...(p.instanceType ? { instanceType: p.instanceType } : {}),
+    // On-demand prices are what the catalog knows; a spot max price does not bound them.
+    ...(p.maxPrice !== undefined && p.capacityType === 'on-demand' ? { maxPrice: p.maxPrice } : {}),
+  };
+}
+
+const choosers = new WeakMap<object, ReturnType<typeof makeChooser>>();
+function shapeOf(job: Job, p: AwsEc2Params): { shape: string; costPerNodeHour: number } | { unfit: string } {
+  if (job.nodes > p.maxNodes) return { unfit: `needs ${job.nodes} nodes, aws-ec2 maxNodes is ${p.maxNodes}` };
+  let c = choosers.get(p);
+  if (!c) choosers.set(p, (c = makeChooser(catalogFor(p), (j: Job) => fitOptions(p, archOf(j, p)))));
+  const r = c(job);
+  if ('unfit' in r) return p.instanceTypes ? { unfit: `${r.unfit} (instanceTypes: ${p.instanceTypes.join(', ')})` } : r;
+  return { shape: r.shape, costPerNodeHour: r.costPerNodeHour };
+}
+
+/** One node's request covering every job of the burst. */
+function burstRequest(jobs: Job[]): NodeRequest | { unfit: string } {
+  const r: NodeRequest = { cores: 1, memoryMiB: 0, gpus: 0 };
+  for (const j of jobs) {
+    const q = perNodeRequest(j);
+    r.cores = Math.max(r.cores, q.cores);
+    r.memoryMiB = Math.max(r.memoryMiB, q.memoryMiB);
+    r.gpus = Math.max(r.gpus, q.gpus);
+    if (q.gpuKind) {
+      if (r.gpuKind && r.gpuKind !== q.gpuKind) return { unfit: `jobs ask for different GPU kinds (${r.gpuKind}, ${q.gpuKind}); a burst has one node shape` };
+      r.gpuKind = q.gpuKind;
+    }
+  }
+  return r;
+}
+
+/** The burst's node type: the cheapest that fits every job. */
+function burstType(jobs: Job[], p: AwsEc2Params): InstanceType | { unfit: string } {
+  const req = burstRequest(jobs);
+  if ('unfit' in req) return req;
+  const arches = new Set(jobs.map((j) => archOf(j, p)));
+  if (arches.size > 1) return { unfit: 'jobs ask for different architectures; a burst has one node shape' };
+  const r = cheapestFit(catalogFor(p), req, fitOptions(p, [...arches][0] ?? archOf(undefined, p)));
+  return 'unfit' in r && p.instanceTypes ? { unfit: `${r.unfit} (instanceTypes: ${p.instanceTypes.join(', ')})` } : r;
+}
+
+/**
+ * The fleet's candidate types, preferred first: the planned shape, then (Karpenter-style
+ * flexibility for capacity fallback) other types at least as big in every dimension, up to 1.5x
+ * its price, or, with `instanceTypes`, those of them that are at least as big. A pure function of
+ * the plan and the params, so every try of a step asks for the same offerings.
+ */
+export function fleetTypes(p: AwsEc2Params, shape: string): string[] {
+  if (p.instanceType) return [p.instanceType];
+  const cat = catalogFor(p);
+  const base = cat.types.find((t) => t.name === shape);
+  if (!base) return [shape];
+  const need: NodeRequest = { cores: base.vcpus, memoryMiB: base.memoryMiB, gpus: base.gpus, ...(base.gpuKind ? { gpuKind: base.gpuKind } : {}) };
+  const bigger = cat.types
+    .filter((t) => t.name !== shape && t.arch === base.arch && fits(t, need) && (p.instanceTypes || t.pricePerHour <= base.pricePerHour * 1.5))
+    .sort((a, b) => a.pricePerHour - b.pricePerHour || (a.name < b.name ? -1 : 1))
+    .map((t) => t.name);
+  return [shape, ...(p.instanceTypes ? bigger : bigger.slice(0, p.alternatives))];
+}
+
+function estimate(jobs: Job[], p: AwsEc2Params): Estimate | { unfit: string } {
+  const nodes = p.nodes ?? Math.max(1, ...jobs.map((j) => j.nodes));
+  if (nodes > p.maxNodes) return { unfit: `needs ${nodes} nodes, aws-ec2 maxNodes is ${p.maxNodes}` };
+  let perNode = 0;
+  for (const j of jobs) {
+    const s = shapeOf(j, p);
+    if ('unfit' in s) return s;
+    perNode = Math.max(perNode, s.costPerNodeHour);
+  }
+  // Instant fleets answer in seconds; instances take a minute or two to reach `running`.
+  return { nodes, costPerHour: nodes * perNode, secondsToReady: 90 + (p.placementGroup ? 15 : 0) + (p.efa ? 30 : 0) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource refs
+
+function instancesOf(refs: ResourceRef[]): LaunchedInstance[] {
+  const out: LaunchedInstance[] = [];
+  for (const r of refs) {
+    const raw = r.data?.instances;
+    if (typeof raw !== 'string') continue;
+    try {
+      out.push(...(JSON.parse(raw) as LaunchedInstance[]));
+    } catch {
+      /* not ours */
+    }
+  }
+  return out;
+}
+
+function jsonList(v: unknown): string[] {
+  if (typeof v !== 'string') return [];
+  try {
+    const a = JSON.parse(v) as unknown;
+    return Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The candidate types for a fleet step, narrowed to EFA-capable ones when EFA is asked for. */
+async function typesForLaunch(p: AwsEc2Params, plan: BurstPlan, ctx: PluginContext): Promise<{ types: string[]; efa: boolean }> {
+  const shape = plan.groups[0]?.shape;
+  if (!shape) throw new TransientError('aws-ec2: the plan has no node group');
+  const types = fleetTypes(p, shape);
+  if (!p.efa) return { types, efa: false };
+  const support = await efaSupport(ec2Client(p, ctx.credentials), types);
+  const withEfa = types.filter((t) => support.get(t));
+  if (withEfa.length === 0) {
+    ctx.log.warn('efa asked for, but none of the candidate types supports it; launching without EFA', { types });
+    return { types, efa: false };
+  }
+  return { types: withEfa, efa: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function pollUntilRunning(ids: Map<string, string>, p: AwsEc2Params, ctx: PluginContext): Promise<void> {
+  const client = ec2Client(p, ctx.credentials);
+  const deadline = Date.now() + p.launchTimeoutSeconds * 1000;
+  for (;;) {
+    const states = new Map<string, string>();
+    try {
+      const list = [...ids.keys()];
+      for (let i = 0; i < list.length; i += 500) {
+        const r = await client.send(new DescribeInstancesCommand({ InstanceIds: list.slice(i, i + 500) }));
+        for (const res of r.Reservations ?? []) for (const inst of res.Instances ?? []) states.set(inst.InstanceId!, inst.State?.Name ?? 'unknown');
+      }
+    } catch (e) {
+      if (!isNotFound(e)) throw fromEc2(e, 'DescribeInstances (join)');
+      // Eventual consistency right after launch: try again next round.
+    }
+    for (const [id, node] of ids) {
+      const s = states.get(id);
+      if (s && ['shutting-down', 'terminated', 'stopping', 'stopped'].includes(s)) throw new NodeLostError(node, `node ${node} (${id}) is ${s} before it joined`);
+    }
+    const waiting = [...ids].filter(([id]) => states.get(id) !== 'running');
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new CapacityError(`${waiting.length} of ${ids.size} instances not running after ${p.launchTimeoutSeconds}s: ${waiting.map(([id, n]) => `${n}=${id}:${states.get(id) ?? 'unknown'}`).join(', ')}`, 'LaunchTimeout');
+    }
+    ctx.heartbeat({ waitingFor: waiting.map(([, n]) => n) });
+    await sleep(p.pollSeconds * 1000, undefined, { signal: ctx.signal });
+  }
+}
+
+const SPOT_INTERRUPT = /^(marked-for-termination|marked-for-stop|marked-for-hibernation|instance-terminated-.*|instance-stopped-.*|capacity-not-available|capacity-oversubscribed)$/;
+
+function spotInterruption(r: SpotInstanceRequest, node: string): Interruption | undefined {
+  const code = r.Status?.Code ?? '';
+  if (!SPOT_INTERRUPT.test(code)) return undefined;
+  const kind: Interruption['kind'] = code.startsWith('marked-for-') || code.startsWith('capacity-') ? 'spot-interruption' : 'termination';
+  return { node, kind, reason: `spot ${code}${r.Status?.Message ? `: ${r.Status.Message}` : ''}` };
+}
+
+export const awsEc2Plugin = definePlugin<AwsEc2Params>({
+  name: 'aws-ec2',
+  description: 'Nodes are EC2 instances (spot and/or on-demand) launched as one all-or-nothing instant EC2 Fleet per burst.',
+  params: awsEc2Params,
+
+  estimate,
+
+  shape: shapeOf,
+
+  async plan(jobs, p) {
+    const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
+    const nodes = p.nodes ?? biggest;
+    if (nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
+    if (nodes > p.maxNodes) throw new CapacityError(`burst needs ${nodes} nodes but aws-ec2 maxNodes is ${p.maxNodes}`, 'Unfit');
+    const t = burstType(jobs, p);
+    if ('unfit' in t) throw new CapacityError(`aws-ec2 in ${p.region}: ${t.unfit}`, 'Unfit');
+    const steps: ProvisionStep[] = [
+      { key: 'launch-template', kind: 'launch-template' },
+      ...(p.placementGroup ? [{ key: 'placement-group', kind: 'placement-group' }] : []),
+      { key: 'fleet', kind: 'fleet' },
+    ];
+    const est = estimate(jobs, p);
+    return {
+      plugin: 'aws-ec2',
+      nodes,
+      groups: [{ name: 'aws-ec2', count: nodes, shape: t.name, gangMin: p.gang ? nodes : 1 }],
+      steps,
+      estimate: 'unfit' in est ? { nodes, costPerHour: nodes * t.pricePerHour, secondsToReady: 90 } : { ...est, costPerHour: nodes * t.pricePerHour },
+    };
+  },
+
+  async provision(step, plan, p, ctx): Promise<ResourceRef> {
+    const client = ec2Client(p, ctx.credentials);
+    switch (step.kind) {
+      case 'launch-template': {
+        const { efa } = await typesForLaunch(p, plan, ctx);
+        const lt = await ensureLaunchTemplate(client, p, { burstId: ctx.burstId, owner: ctx.owner, efa });
+        return { key: step.key, kind: step.kind, id: lt.id, data: { name: lt.name, efa } };
+      }
+      case 'placement-group': {
+        const pg = await ensurePlacementGroup(client, p, ctx.burstId, ctx.owner);
+        return { key: step.key, kind: step.kind, id: pg.name, data: { name: pg.name, groupId: pg.id } };
+      }
+      case 'fleet':
+      case 'node': {
+        const name = launchTemplateName(ctx.burstId);
+        const lt = await ec2('DescribeLaunchTemplates', () => findLaunchTemplate(client, name));
+        if (!lt?.LaunchTemplateId) throw new TransientError(`launch template ${name} does not exist (the launch-template step must run first)`);
+        const { types } = await typesForLaunch(p, plan, ctx);
+        const single = step.kind === 'node';
+        const res = await launchFleet(client, p, {
+          burstId: ctx.burstId,
+          owner: ctx.owner,
+          stepKey: step.key,
+          count: single ? 1 : plan.nodes,
+          ...(single && step.node ? { nodeNames: [step.node] } : {}),
+          launchTemplateId: lt.LaunchTemplateId,
+          types,
+          ...(p.placementGroup ? { placementGroupName: placementGroupName(ctx.burstId) } : {}),
+          gang: single ? true : p.gang,
+          heartbeat: (d) => ctx.heartbeat(d),
+          log: ctx.log,
+        });
+        const instances = res.instances.map((i) => ({ id: i.id, node: i.node, instanceType: i.instanceType, subnetId: i.subnetId, availabilityZone: i.availabilityZone, privateIp: i.privateIp, lifecycle: i.lifecycle }));
+        const data = { fleetIds: JSON.stringify(res.fleetIds), instances: JSON.stringify(instances), count: instances.length, adopted: res.adopted };
+        if (single) {
+          const i = res.instances[0]!;
+          return { key: step.key, kind: 'node', id: i.id, node: step.node ?? i.node, data: { ...data, ...(i.privateIp ? { privateIp: i.privateIp } : {}) } };
+        }
+        return { key: step.key, kind: 'fleet', id: res.fleetIds[0] ?? `fleet:${ctx.burstId}`, data };
+      }
+      default:
+        throw new TransientError(`aws-ec2 cannot provision a ${step.kind}`);
+    }
+  },
+
+  async join(resources, p, ctx) {
+    const ids = new Map(instancesOf(resources).map((i) => [i.id, i.node] as const));
+    if (ids.size === 0) return;
+    await pollUntilRunning(ids, p, ctx);
+    ctx.heartbeat({ joined: ids.size });
+  },
+
+  async interruptions(resources, p, ctx) {
+    const instances = instancesOf(resources);
+    if (instances.length === 0) return [];
+    const client = ec2Client(p, ctx.credentials);
+    const nodeOf = new Map(instances.map((i) => [i.id, i.node] as const));
+    const out = new Map<string, Interruption>();
+    const spot = instances.filter((i) => i.lifecycle === 'spot').map((i) => i.id);
+    if (spot.length) {
+      let NextToken: string | undefined;
+      do {
+        const r = await ec2('DescribeSpotInstanceRequests', () =>
+          client.send(new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: 'instance-id', Values: spot }], ...(NextToken ? { NextToken } : {}) })),
+        );
+        for (const req of r.SpotInstanceRequests ?? []) {
+          const node = req.InstanceId ? nodeOf.get(req.InstanceId) : undefined;
+          const n = node ? spotInterruption(req, node) : undefined;
+          if (n && !out.has(n.node)) {
+            out.set(n.node, n);
+            // Like Karpenter: a reclaimed spot offering is short of capacity; do not ask it for the replacement.
+            const i = instances.find((x) => x.id === req.InstanceId);
+            if (i?.instanceType && i.subnetId) unavailableOfferings.markUnavailable({ instanceType: i.instanceType, subnetId: i.subnetId, capacityType: 'spot' }, `spot ${req.Status?.Code ?? 'interruption'}`);
+          }
+        }
+        NextToken = r.NextToken;
+      } while (NextToken);
+    }
+    // Any instance (spot or not) that is gone or going is lost too.
+    let described: Instance[] = [];
+    try {
+      const r = await client.send(new DescribeInstancesCommand({ InstanceIds: instances.map((i) => i.id) }));
+      described = (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+    } catch (e) {
+      if (!isNotFound(e)) throw fromEc2(e, 'DescribeInstances (interruptions)');
+    }
+    for (const i of described) {
+      const node = nodeOf.get(i.InstanceId ?? '');
+      const s = i.State?.Name ?? '';
+      if (node && !out.has(node) && ['shutting-down', 'terminated', 'stopping', 'stopped'].includes(s)) {
+        out.set(node, { node, kind: 'termination', reason: `instance ${i.InstanceId} is ${s}${i.StateReason?.Message ? ` (${i.StateReason.Message})` : ''}` });
+      }
+    }
+    return [...out.values()];
+  },
+
+  async teardown(step, ref, p, ctx) {
+    const client = ec2Client(p, ctx.credentials);
+    switch (step.kind) {
+      case 'fleet':
+      case 'node': {
+        // The ref's instances, and (always: the ref may be missing or stale) whatever carries this step's tags.
+        const ids = new Set(instancesOf(ref ? [ref] : []).map((i) => i.id));
+        const tagged = await stepInstances(client, ctx.burstId, step.key, NOT_GONE_STATES);
+        for (const i of tagged) ids.add(i.InstanceId!);
+        const fleetIds = new Set(jsonList(ref?.data?.fleetIds));
+        for (const i of tagged) {
+          const f = tagOf(i.Tags, 'aws:ec2:fleet-id');
+          if (f) fleetIds.add(f);
+        }
+        // Also the step's fleets that launched nothing (failed capacity rounds): nothing runs there, but they are ours.
+        for (const f of await burstFleets(client, ctx.burstId)) if (f.step === step.key) fleetIds.add(f.id);
+        // The fleets first (they take their instances with them), then whatever is left.
+        await deleteFleets(client, [...fleetIds]);
+        // Terminate only what is not gone yet (terminating a terminated instance again is an error on some endpoints).
+        const all = [...ids];
+        for (let k = 0; k < all.length; k += 200) {
+          const left = await describeInstances(client, [{ Name: 'instance-id', Values: all.slice(k, k + 200) }, { Name: 'instance-state-name', Values: [...NOT_GONE_STATES] }]);
+          await terminateInstances(client, left.map((i) => i.InstanceId!));
+        }
+        ctx.heartbeat({ terminated: ids.size, fleets: fleetIds.size });
+        return;
+      }
+      case 'launch-template':
+        await deleteLaunchTemplate(client, launchTemplateName(ctx.burstId));
+        return;
+      case 'placement-group':
+        await deletePlacementGroup(client, placementGroupName(ctx.burstId), { signal: ctx.signal, heartbeat: (d) => ctx.heartbeat(d) });
+        return;
+      default:
+        return;
+    }
+  },
+
+  async owned(p) {
+    const client = ec2Client(p);
+    const out: OwnedResource[] = [];
+    for (const i of await burstInstances(client)) {
+      out.push({ burstId: tagOf(i.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(i.Tags, TAG_OWNER) ?? 'unknown', kind: 'instance', id: i.InstanceId! });
+    }
+    let NextToken: string | undefined;
+    do {
+      const r = await ec2('DescribeLaunchTemplates', () =>
+        client.send(new DescribeLaunchTemplatesCommand({ Filters: tagFilters({ [TAG_CREATED_BY]: CREATED_BY }), ...(NextToken ? { NextToken } : {}) })),
+      );
+      for (const t of r.LaunchTemplates ?? []) {
+        out.push({ burstId: tagOf(t.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(t.Tags, TAG_OWNER) ?? 'unknown', kind: 'launch-template', id: t.LaunchTemplateName ?? t.LaunchTemplateId! });
+      }
+      NextToken = r.NextToken;
+    } while (NextToken);
+    for (const f of await burstFleets(client)) out.push({ burstId: f.burstId, owner: f.owner, kind: 'fleet', id: f.id });
+    // Placement groups: always on AWS; on a stand-in endpoint (moto answers DescribePlacementGroups
+    // with HTTP 500) only for targets that make them.
+    if (p.placementGroup || !p.endpoint) {
+      const r = await ec2('DescribePlacementGroups', () => client.send(new DescribePlacementGroupsCommand({ Filters: tagFilters({ [TAG_CREATED_BY]: CREATED_BY }) })));
+      for (const g of r.PlacementGroups ?? []) {
+        if (g.State === 'deleted' || g.State === 'deleting') continue;
+        out.push({ burstId: tagOf(g.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(g.Tags, TAG_OWNER) ?? 'unknown', kind: 'placement-group', id: g.GroupName! });
+      }
+    }
+    return out;
+  },
+});
