@@ -163,7 +163,7 @@ export function createActivities(reg: PluginRegistry) {
     async runJob(input: PluginCall & { job: Job; nodes: ResourceRef[]; runAttempt: number }): Promise<JobResult> {
       return guarded(async () => {
         const { p, params } = plugin(input);
-        if (!p.run) throw ApplicationFailure.nonRetryable(`plugin ${input.plugin} does not run jobs itself`, 'Unsupported');
+        if (!p.run) throw ApplicationFailure.nonRetryable(`plugin ${input.plugin} does not run jobs itself`, 'RunNotSupported');
         return p.run(input.job, input.nodes, params, pluginContext(input, input.runAttempt));
       });
     },
