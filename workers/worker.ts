@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BundleOptions, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities } from '../activities/index.js';
+import { dataConverterFromEnv } from '../src/temporal/codec.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type ResolvedConnection, connectionOptions } from '../src/temporal/connection.js';
 
@@ -37,12 +39,16 @@ export interface WorkerOptions {
   /** Max activities at once (provision/run calls are mostly waiting). */
   maxConcurrentActivities?: number;
   identity?: string;
+  /** Payload encryption; default from FLUXBURST_CODEC_KEYS (see src/temporal/codec.ts). */
+  dataConverter?: DataConverter;
 }
 
 export async function createBurstWorker(o: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(connectionOptions(o.connection));
+  const dataConverter = o.dataConverter ?? dataConverterFromEnv();
   const worker = await Worker.create({
     connection,
+    ...(dataConverter ? { dataConverter } : {}),
     namespace: o.connection.namespace,
     taskQueue: o.connection.taskQueue,
     workflowBundle: await workflowBundle(),

@@ -5,6 +5,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { FluxburstError, InputError } from '../core/errors.js';
 import { loadRegistry, type PluginRegistry } from '../plugins/registry.js';
 import { type ConnectionFlags, type ResolvedConnection, connectionOptions, resolveConnection } from '../temporal/connection.js';
+import { dataConverterFromEnv } from '../temporal/codec.js';
 import { readServerInfo } from '../temporal/dev-server.js';
 import { stateDir } from '../temporal/paths.js';
 
@@ -52,7 +53,8 @@ export async function connectClient(conn: ResolvedConnection): Promise<Client> {
   } catch (e) {
     throw new FluxburstError('ConnectFailed', `cannot reach Temporal at ${conn.address}: ${(e as Error).message}. Start one with \`fluxburst server\` or pass --address.`);
   }
-  return new Client({ connection, namespace: conn.namespace });
+  const dataConverter = dataConverterFromEnv();
+  return new Client({ connection, namespace: conn.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 /** Where the Temporal UI shows a workflow: flag/env, the local dev server's record, or port+1000. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FluxburstError, InputError } from '../core/errors.js';
 import { EXIT } from './common.js';
 import { registerBurst } from './commands/burst.js';
+import { registerCodec } from './commands/codec.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerSchedule(program);
   registerWatch(program);
+  registerCodec(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();

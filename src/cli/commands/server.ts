@@ -16,8 +16,9 @@ export function registerServer(program: Command): void {
     .option('--ip <ip>', 'address to bind', '127.0.0.1')
     .option('--headless', 'no UI')
     .option('--detach', 'run in the background; `fluxburst stop` ends it')
+    .option('--codec-endpoint <url>', 'codec server the UI uses to show encrypted payloads (`fluxburst codec-server`)')
     .option('--json', 'print addresses as JSON')
-    .action(async (o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean }) => {
+    .action(async (o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean; codecEndpoint?: string }) => {
       const dir = stateDir();
       const running = readServerInfo(dir);
       if (running) {
@@ -25,7 +26,8 @@ export function registerServer(program: Command): void {
         else process.stdout.write(`Temporal dev server already running (pid ${running.pid})\n  gRPC: ${running.address}\n  UI:   ${running.uiUrl ?? '(headless)'}\n`);
         return;
       }
-      const { child, info } = await startDevServer({ stateDir: dir, port: o.port, uiPort: o.uiPort, ip: o.ip, headless: o.headless, detach: o.detach });
+      const extraArgs = o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : [];
+      const { child, info } = await startDevServer({ stateDir: dir, port: o.port, uiPort: o.uiPort, ip: o.ip, headless: o.headless, detach: o.detach, extraArgs });
       if (o.json) printJson(info);
       else process.stdout.write(`Temporal dev server ready (pid ${info.pid}, state ${dir})\n  gRPC: ${info.address}\n  UI:   ${info.uiUrl ?? '(headless)'}\n`);
       if (o.detach) return;
