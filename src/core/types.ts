@@ -119,7 +119,12 @@ export type SourceSpec =
   | { kind: 'inline'; jobs: Job[]; selected?: boolean }
   | { kind: 'file'; path: string }
   /** Pending jobs from a Flux instance through its `flux` command (FLUX_URI from the worker's env). */
-  | { kind: 'flux'; flux?: string };
+  | { kind: 'flux'; flux?: string }
+  /**
+   * Pending jobs from Slurm through `squeue --json` (SLURM_CONF from the worker's env). A job is
+   * burstable when its comment says `burstable`/`fluxburst` or it waits in one of `partitions`.
+   */
+  | { kind: 'slurm'; squeue?: string; partitions?: string[] };
 
 /** One test on a job field or attribute path, e.g. `{path: 'attributes.system.queue', in: ['gpu']}`. */
 export interface Condition {
