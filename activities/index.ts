@@ -8,7 +8,8 @@ import { configSchema } from '../src/config/schema.js';
 import { planBursts } from '../src/plan/planner.js';
 import { burstInput } from '../src/plan/prepare.js';
 import { chooseAndPlan, type Choice } from '../src/plan/choose.js';
-import type { PluginContext } from '../src/plugins/contract.js';
+import type { Broker, PluginContext } from '../src/plugins/contract.js';
+import { markDown } from '../src/slurm/scontrol.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type Selection, selectJobs } from '../src/select/selectors.js';
 import { parseOrThrow } from '../src/core/zod-issues.js';
@@ -153,10 +154,17 @@ export function createActivities(reg: PluginRegistry) {
       });
     },
 
-    async joinNodes(input: PluginCall & { resources: ResourceRef[] }): Promise<void> {
+    async joinNodes(input: PluginCall & { resources: ResourceRef[]; broker?: Broker }): Promise<void> {
       return guarded(async () => {
         const { p, params } = plugin(input);
-        await p.join(input.resources, params, pluginContext(input));
+        await p.join(input.resources, params, pluginContext(input), input.broker);
+      });
+    },
+
+    /** Slurm fail-fast: the nodes go DOWN with the cause, so their jobs requeue at once. */
+    async slurmMarkDown(input: { conf: string; hostlist: string; reason: string }): Promise<void> {
+      return guarded(async () => {
+        await markDown(input.conf, input.hostlist, input.reason);
       });
     },
 

@@ -367,7 +367,7 @@ describe('docker-compose.yml', () => {
     const expected = SEARCH_ATTRIBUTES.map((k) => ({ name: k.name, type: String(k.type).replace(/_/g, '').toLowerCase() }));
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     expect([...pairs].sort(byName)).toEqual([...expected].sort(byName));
-    expect(pairs.map((p) => p.name).sort()).toEqual(['FluxburstOwner', 'FluxburstPhase', 'FluxburstPlugin']);
+    expect(pairs.map((p) => p.name).sort()).toEqual(['FluxburstNodes', 'FluxburstOwner', 'FluxburstPhase', 'FluxburstPlugin']);
     // Against the Temporal service, in the worker's namespace.
     const addrs = addressFlags(text);
     expect(addrs.length, 'the init job names an --address').toBeGreaterThan(0);

@@ -19,3 +19,14 @@ export interface WatchStatus {
 }
 export const stopWatchSignal = defineSignal('stop');
 export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');
+
+export interface SlurmNodesStatus {
+  phase: 'provision' | 'join' | 'run' | 'teardown' | 'completed' | 'failed';
+  nodes: string[];
+  released: string[];
+  resources: import('../src/core/types.js').ResourceRef[];
+  error?: string;
+}
+/** SuspendProgram / ResumeFailProgram: these nodes may go. */
+export const releaseNodesSignal = defineSignal<[{ nodes: string[] }]>('releaseNodes');
+export const slurmNodesQuery = defineQuery<SlurmNodesStatus>('slurmNodes');

@@ -24,6 +24,9 @@ export interface PluginContext {
   log: { info(msg: string, meta?: Record<string, unknown>): void; warn(msg: string, meta?: Record<string, unknown>): void };
 }
 
+/** The local scheduler new nodes join. */
+export type Broker = { kind: 'slurm'; conf: string };
+
 export interface OwnedResource {
   burstId: string;
   owner: string;
@@ -55,8 +58,11 @@ export interface Plugin<P = any> {
   plan(jobs: Job[], params: P, ctx: PluginContext): Promise<BurstPlan>;
   /** Create one step's resource, or return the one an earlier try made. */
   provision(step: ProvisionStep, plan: BurstPlan, params: P, ctx: PluginContext): Promise<ResourceRef>;
-  /** Connect the created capacity to the local scheduler; resolves when nodes are usable. */
-  join(resources: ResourceRef[], params: P, ctx: PluginContext): Promise<void>;
+  /**
+   * Connect the created capacity to the local scheduler; resolves when nodes are usable. With a
+   * broker, the nodes join that scheduler (e.g. a slurmd per node registered with slurmctld).
+   */
+  join(resources: ResourceRef[], params: P, ctx: PluginContext, broker?: Broker): Promise<void>;
   /** Run one job on the given nodes, where the plugin itself is the executor. */
   run?(job: Job, nodes: ResourceRef[], params: P, ctx: PluginContext): Promise<JobResult>;
   /** Current interruption notices for these resources (spot warnings, lost nodes). */

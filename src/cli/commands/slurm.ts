@@ -11,6 +11,7 @@ import { loadCatalog } from '../../catalog/catalog.js';
 import { InputError } from '../../core/errors.js';
 import { compressHostlist, expandHostlist } from '../../slurm/hostlist.js';
 import { zArg } from '../common.js';
+import { registerSlurmPower } from './slurm-power.js';
 
 /** The wrapper scripts slurmctld runs, by slurm.conf key. */
 export const WRAPPERS = {
@@ -166,4 +167,5 @@ export function registerSlurm(program: Command): void {
     .action((f: ConfFlags) => {
       process.stdout.write(`${slurmConfLines(confOptions(f)).join('\n')}\n`);
     });
+  registerSlurmPower(slurm);
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import type { BurstPlan, Estimate, Job, JobResult, ProvisionStep, ResourceRef, T
 import { loadCatalog } from '../../catalog/catalog.js';
 import { makeChooser } from '../../plan/fit.js';
 import { overrideOf } from '../../plan/overrides.js';
+import { registerNode } from '../../slurm/scontrol.js';
 import { definePlugin, type PluginContext } from '../contract.js';
 import {
   BURST_ENV,
@@ -254,7 +256,7 @@ export const localPlugin = definePlugin<LocalParams>({
     return { key: step.key, kind: 'node', id: String(info.pid), node: step.node, data: { port: info.port, dir } };
   },
 
-  async join(resources, p, ctx) {
+  async join(resources, p, ctx, broker) {
     maybeFault(p, 'join', ctx);
     const deadline = Date.now() + p.readyTimeoutSeconds * 1000;
     for (const r of resources.filter((x) => x.kind === 'node')) {
@@ -270,6 +272,15 @@ export const localPlugin = definePlugin<LocalParams>({
         }
       }
       ctx.heartbeat({ joined: r.node });
+    }
+    if (broker?.kind === 'slurm') {
+      // Each node becomes a Slurm node: registered where it is, then a slurmd run by its agent
+      // (-b reports the boot at once, else slurmctld keeps waiting for it).
+      for (const r of resources.filter((x) => x.kind === 'node')) {
+        await registerNode(broker.conf, r.node!, '127.0.0.1', hostname());
+        await call(Number(r.data?.port), 'PUT', '/tasks/slurmd', { command: ['slurmd', '-D', '-b', '-f', broker.conf, '-N', r.node!] }, ctx.signal);
+        ctx.heartbeat({ slurmd: r.node });
+      }
     }
   },
 

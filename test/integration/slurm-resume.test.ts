@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliAsync } from '../support/harness.js';
+import type { SlurmNodesStatus } from '../../workflows/messages.js';
+import { CLI, address, client, createCounts, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
+import { type Slurm, startSlurm } from '../support/slurm.js';
+
+// The whole power-save loop on a real slurmctld: a job in the cloud partition → slurmctld runs
+// ResumeProgram (fluxburst) → a workflow provisions local nodes, registers them and starts their
+// slurmd → the job runs there → after SuspendTime, SuspendProgram → teardown, nothing left.
+const TQ = uid('tq-slurm');
+const name = `s${Date.now().toString(36)}`;
+let w: Awaited<ReturnType<typeof startWorker>>;
+let slurm: Slurm;
+let nodes: string;
+const dir = mkdtempSync(join(tmpdir(), 'fb-slurmres-'));
+
+function wrapper(verb: string): string {
+  // slurmctld runs these with a bare environment: everything fluxburst needs is written here.
+  const path = join(dir, `${verb}.sh`);
+  writeFileSync(
+    path,
+    [
+      '#!/bin/sh',
+      `export TEMPORAL_ADDRESS=${address()} FLUXBURST_CONFIG=${join(dir, 'fb.yaml')} PATH=/usr/sbin:/usr/bin:/bin`,
+      `exec ${process.execPath} ${CLI} slurm ${verb} "$@" --slurm-conf "$(cat ${join(dir, 'conf-path')})" >> ${join(dir, `${verb}.log`)} 2>&1`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+beforeAll(async () => {
+  nodes = workdir('slurm');
+  writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmtest\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes} }\ntemporal: { taskQueue: ${TQ} }\n`);
+  w = await startWorker(TQ);
+  slurm = await startSlurm({ cloudNodes: 2, resumeProgram: wrapper('resume'), suspendProgram: wrapper('suspend'), resumeFailProgram: wrapper('resume-fail'), suspendTime: 5, resumeTimeout: 20 });
+  writeFileSync(join(dir, 'conf-path'), slurm.conf);
+}, 120_000);
+
+afterAll(async () => {
+  await slurm?.stop();
+  await w?.stop();
+});
+
+const jobState = (id: string) => {
+  const jobs = (JSON.parse(slurm.squeue()) as { jobs: { job_id: number; job_state: string }[] }).jobs;
+  return jobs.find((j) => String(j.job_id) === id)?.job_state;
+};
+
+it('a cloud job resumes nodes through a burst, runs there, and the nodes are torn down after SuspendTime', async () => {
+  const out = join(dir, 'job.out');
+  const id = slurm.sbatch(`#!/bin/sh\necho "ran on $SLURMD_NODENAME" > ${out}\n`, 'cloud');
+  await waitFor(() => (jobState(id) === 'COMPLETED' ? true : undefined), 90_000, `job ${id} completed`);
+
+  const c = await client();
+  const wf = c.workflow.getHandle(`slurm-${name}-cloud1`);
+  const d = await wf.describe();
+  expect(d.type).toBe('slurmNodesWorkflow');
+  // The node came from a local agent, made once, and the job ran on it.
+  expect([...createCounts(nodes).entries()]).toEqual([[`slurm-${name}-cloud1/cloud1`, 1]]);
+
+  // SuspendTime later, SuspendProgram releases the node and the workflow tears it down.
+  const r = (await wf.result()) as SlurmNodesStatus;
+  expect(r.phase).toBe('completed');
+  expect(r.released).toEqual(['cloud1']);
+  expect(leftovers(nodes)).toEqual({ processes: [], dirs: [] });
+  // Powered down (or powering down: `%`) again, ready for the next job.
+  expect(slurm.sinfo(['-N', '-h', '-o', '%N %T', '-n', 'cloud1']).trim()).toMatch(/^cloud1 idle[~%]?$/);
+}, 150_000);
+
+const config = (params: string) =>
+  writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmtest\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes}${params} }\ntemporal: { taskQueue: ${TQ} }\n`);
+const flags = () => ['--address', address(), '--config', join(dir, 'fb.yaml'), '--slurm-conf', slurm.conf];
+
+it('provisioning fails: the node goes DOWN with the cause at once and the job is requeued, not lost', async () => {
+  config(', fault: { step: provision }');
+  const id = slurm.sbatch('#!/bin/sh\ntrue\n', 'cloud');
+  const started = Date.now();
+  const reason = await waitFor(() => {
+    const line = slurm.sinfo(['-N', '-h', '-R', '-o', '%N|%T|%E']).split('\n').find((l) => l.includes('fluxburst'));
+    return line;
+  }, 60_000, 'a node DOWN with a fluxburst reason');
+  // Fail fast: well before ResumeTimeout (20 s here), with the cause in the reason.
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(reason).toMatch(/^cloud\d\|down.*\|fluxburst: .*injected fault at provision/);
+  expect(jobState(id)).toMatch(/PENDING|CONFIGURING/); // requeued, not lost
+  expect(leftovers(nodes).processes).toEqual([]); // the failed attempt left nothing
+  spawnSync('/usr/bin/scancel', [id], { env: { ...process.env, ...slurm.env } });
+  config('');
+}, 120_000);
+
+it('resume twice for the same nodes makes one burst; suspend for nodes no burst holds succeeds', async () => {
+  const first = await cliAsync(['slurm', 'resume', 'cloud2', ...flags()]);
+  expect(first.stderr).toBe('');
+  const second = await cliAsync(['slurm', 'resume', 'cloud2', ...flags()]);
+  expect(first.stdout).toMatch(/resume cloud2: (started|already coming up)/);
+  expect(second.stdout).toBe('resume cloud2: already coming up\n');
+  const c = await client();
+  const h = c.workflow.getHandle(`slurm-${name}-cloud2`);
+  await waitFor(async () => ((await h.describe()).status.name === 'RUNNING' ? true : undefined), 30_000, 'resume workflow running');
+  const s1 = await cliAsync(['slurm', 'suspend', 'cloud2', ...flags()]);
+  expect(s1.stdout).toBe('suspend cloud2: released from 1 burst(s)\n');
+  await h.result();
+  const s2 = await cliAsync(['slurm', 'suspend', 'cloud[2-9]', ...flags()]);
+  expect(s2.code).toBe(0);
+  expect(s2.stdout).toBe('suspend cloud[2-9]: nothing holds these nodes\n');
+  expect(leftovers(nodes)).toEqual({ processes: [], dirs: [] });
+}, 120_000);
