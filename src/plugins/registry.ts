@@ -3,7 +3,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PluginLoadError } from '../core/errors.js';
 import type { Plugin } from './contract.js';
-import { awsEc2Plugin } from './aws-ec2/plugin.js';
+import { awsEc2Plugin } from './aws-ec2/index.js';
 import { localPlugin } from './local/plugin.js';
 
 /** npm's spelling of flux-burst's `fluxburst_<name>` discovery prefix. */

@@ -58,7 +58,9 @@ export function registerSlurmPower(slurm: Command): void {
       const target = allTargets(config, ctx.registry)[0]!;
       const owner = config.owner ?? defaultOwner();
       const client = await connectClient(ctx.conn);
-      for (const g of groups) {
+      // Groups start concurrently (up to 64 at once, over one connection): ResumeProgram must return within a second
+      // even when Slurm resumes a hundred one-node jobs at once.
+      const startOne = async (g: (typeof groups)[number]) => {
         const list = compressHostlist(g.nodes);
         try {
           await client.workflow.start('slurmNodesWorkflow', {
@@ -75,7 +77,11 @@ export function registerSlurmPower(slurm: Command): void {
           if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
           process.stdout.write(`resume ${list}: already coming up\n`);
         }
-      }
+      };
+      const queue = [...groups];
+      await Promise.all(Array.from({ length: Math.min(64, queue.length) }, async () => {
+        for (let g = queue.shift(); g; g = queue.shift()) await startOne(g);
+      }));
     });
 
   for (const [name, what] of [

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { FluxburstError } from '../../core/errors.js';
-import { createBurstWorker } from '../../../workers/worker.js';
 import { stateDir } from '../../temporal/paths.js';
 import { type CommonOpts, intArg, prepare, withConnectionFlags } from '../common.js';
 import { detachSelf } from './server.js';
@@ -36,6 +35,8 @@ export function registerWorker(program: Command): void {
         process.stdout.write(`worker started in the background (pid ${pid}, log ${log})\n`);
         return;
       }
+      // Loaded here, not at the top: the worker SDK is heavy and no other command needs it.
+      const { createBurstWorker } = await import('../../../workers/worker.js');
       const { worker, connection } = await createBurstWorker({ connection: ctx.conn, registry: ctx.registry, maxConcurrentActivities: o.maxActivities });
       process.stdout.write(
         `fluxburst worker polling ${process.pid} on ${ctx.conn.address} namespace=${ctx.conn.namespace} taskQueue=${ctx.conn.taskQueue} plugins=${ctx.registry.names().join(',')}\n`,
