@@ -2,7 +2,7 @@
 // that talk to EC2 (and the AWS SDK, ~350 ms to load) only when a burst first calls them — so
 // `fluxburst slurm resume` and every other CLI command start without it.
 import { definePlugin } from '../contract.js';
-import { awsEc2Params, type AwsEc2Params } from './params.js';
+import { AWS_EC2_DESCRIPTION, awsEc2Params, type AwsEc2Params } from './params.js';
 import { estimate, shapeOf } from './sizing.js';
 
 type Impl = (typeof import('./plugin.js'))['awsEc2Plugin'];
@@ -11,7 +11,7 @@ const load = (): Promise<Impl> => (impl ??= import('./plugin.js').then((m) => m.
 
 export const awsEc2Plugin = definePlugin<AwsEc2Params>({
   name: 'aws-ec2',
-  description: 'Nodes are EC2 instances (spot and/or on-demand) launched as one all-or-nothing instant EC2 Fleet per burst.',
+  description: AWS_EC2_DESCRIPTION,
   params: awsEc2Params,
   estimate,
   shape: shapeOf,

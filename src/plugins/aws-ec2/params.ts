@@ -69,3 +69,6 @@ export const awsEc2Params = z
   .describe('Nodes are EC2 instances launched as one instant EC2 Fleet per burst.');
 
 export type AwsEc2Params = z.output<typeof awsEc2Params>;
+
+/** One description for the lazy definition (index.ts) and the implementation (plugin.ts). */
+export const AWS_EC2_DESCRIPTION = 'Nodes are EC2 instances (spot and/or on-demand) launched as one all-or-nothing instant EC2 Fleet per burst.';

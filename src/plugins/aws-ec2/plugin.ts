@@ -16,7 +16,7 @@ import { ec2, fromEc2, isNotFound } from './errors.js';
 import { burstFleets, burstInstances, deleteFleets, describeInstances, launchFleet, NOT_GONE_STATES, stepInstances, terminateInstances, type LaunchedInstance } from './fleet.js';
 import { unavailableOfferings } from './offerings.js';
 import { deleteLaunchTemplate, efaSupport, ensureLaunchTemplate, findLaunchTemplate, launchTemplateName } from './launch-template.js';
-import { awsEc2Params, type AwsEc2Params } from './params.js';
+import { AWS_EC2_DESCRIPTION, awsEc2Params, type AwsEc2Params } from './params.js';
 import { deletePlacementGroup, ensurePlacementGroup, placementGroupName } from './placement.js';
 import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_OWNER, tagFilters, tagOf } from './tags.js';
 
@@ -108,7 +108,7 @@ function spotInterruption(r: SpotInstanceRequest, node: string): Interruption | 
 
 export const awsEc2Plugin = definePlugin<AwsEc2Params>({
   name: 'aws-ec2',
-  description: 'Nodes are EC2 instances (spot and/or on-demand) launched as one all-or-nothing instant EC2 Fleet per burst.',
+  description: AWS_EC2_DESCRIPTION,
   params: awsEc2Params,
 
   estimate,
