@@ -35,7 +35,7 @@ export interface PluginCall extends BurstRef {
 }
 
 /** Read each credential from where it points; a missing one is a clear, non-retryable error. */
-function resolveCredentials(refs: Record<string, CredentialRef> | undefined): Record<string, string> {
+export function resolveCredentials(refs: Record<string, CredentialRef> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, ref] of Object.entries(refs ?? {})) {
     if ('env' in ref) {
@@ -54,7 +54,7 @@ function resolveCredentials(refs: Record<string, CredentialRef> | undefined): Re
 }
 
 /** Turn our errors into ApplicationFailures whose type is the error code. */
-function mapError(e: unknown): never {
+export function mapError(e: unknown): never {
   if (e instanceof FluxburstError) {
     throw ApplicationFailure.create({
       type: e.code,
@@ -143,8 +143,8 @@ export function createActivities(reg: PluginRegistry) {
       }));
     },
 
-    async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number }): Promise<Choice> {
-      return guarded(() => keepalive(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input))));
+    async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number; maxCostPerHour?: number }): Promise<Choice> {
+      return guarded(() => keepalive(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input), input.maxCostPerHour)));
     },
 
     async provisionStep(input: PluginCall & { step: ProvisionStep; plan: BurstPlan }): Promise<ResourceRef> {
@@ -158,6 +158,15 @@ export function createActivities(reg: PluginRegistry) {
       return guarded(async () => {
         const { p, params } = plugin(input);
         await p.join(input.resources, params, pluginContext(input), input.broker);
+      });
+    },
+
+    /** Remove one member of a multi-node resource (an interrupted fleet instance). */
+    async releaseNode(input: PluginCall & { node: string; ref: ResourceRef }): Promise<void> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        if (!p.releaseNode) throw ApplicationFailure.nonRetryable(`plugin ${input.plugin} cannot remove one node of ${input.ref.key}`, 'ReleaseNotSupported');
+        await p.releaseNode(input.node, input.ref, params, pluginContext(input));
       });
     },
 

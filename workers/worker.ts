@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BundleOptions, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
+import { createSweepActivities } from '../activities/sweep.js';
 import { dataConverterFromEnv } from '../src/temporal/codec.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type ResolvedConnection, connectionOptions } from '../src/temporal/connection.js';
@@ -46,13 +48,22 @@ export interface WorkerOptions {
 export async function createBurstWorker(o: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(connectionOptions(o.connection));
   const dataConverter = o.dataConverter ?? dataConverterFromEnv();
+  // The sweep asks the server which bursts still run; a worker connection cannot, a client can.
+  // Lazy: it connects on the first sweep, and goes when the worker's connection is closed.
+  const clientConnection = Connection.lazy(connectionOptions(o.connection));
+  const client = new Client({ connection: clientConnection, namespace: o.connection.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const closeWorkerConnection = connection.close.bind(connection);
+  connection.close = async () => {
+    await clientConnection.close().catch(() => undefined);
+    await closeWorkerConnection();
+  };
   const worker = await Worker.create({
     connection,
     ...(dataConverter ? { dataConverter } : {}),
     namespace: o.connection.namespace,
     taskQueue: o.connection.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(o.registry),
+    activities: { ...createActivities(o.registry), ...createSweepActivities(o.registry, client) },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 200,
     // Graceful drain on SIGTERM: running activities get this long to finish before cancel.
     shutdownGraceTime: '20s',

@@ -7,6 +7,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
   log,
@@ -21,13 +22,14 @@ import type {
   BurstStatus,
   Interruption,
   Job,
+  JobResult,
   JobStatus,
   Phase,
   ProvisionStep,
   ResourceRef,
   Step,
 } from '../src/core/types.js';
-import { addJobsUpdate, cancelSignal, interruptionSignal, statusQuery } from './messages.js';
+import { addJobsUpdate, cancelSignal, interruptionSignal, type JobDone, jobDoneUpdate, statusQuery } from './messages.js';
 
 /** A created (or maybe-created) resource and how to undo it: the saga's compensation entry. */
 interface Undo {
@@ -65,7 +67,10 @@ function lostNode(e: unknown): string | undefined {
 export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   const burstId = workflowInfo().workflowId;
   const st: BurstStatus = { burstId, owner: input.owner, phase: 'pending', resources: [], jobs: [], interruptions: [], timeline: [] };
-  setHandler(statusQuery, () => st);
+  let spendFrom: number | undefined;
+  let costPerHour = 0;
+  const spendNow = () => (spendFrom === undefined ? 0 : Math.round(((Date.now() - spendFrom) / 3_600_000) * costPerHour * 10_000) / 10_000);
+  setHandler(statusQuery, () => ({ ...st, ...(spendFrom !== undefined ? { spend: spendNow() } : {}) }));
 
   const t = input.timeouts;
   const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
@@ -108,12 +113,34 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   let cancelledBySignal = false;
 
   const body = new CancellationScope();
-  setHandler(cancelSignal, ({ reason }) => {
+  const stop = (reason: string) => {
     if (st.cancelReason || ['teardown', 'completed', 'failed', 'cancelled'].includes(st.phase)) return;
     st.cancelReason = reason || 'cancelled';
     cancelledBySignal = true;
     body.cancel();
-  });
+  };
+  setHandler(cancelSignal, ({ reason }) => stop(reason));
+  // Plugins without `run`: the local scheduler runs the jobs and reports each one's end here.
+  const reports = new Map<string, JobDone>();
+  let runs = true;
+  setHandler(
+    jobDoneUpdate,
+    (d) => {
+      reports.set(d.id, d);
+      wake++;
+      return { state: d.exitCode === 0 ? 'completed' : 'failed' };
+    },
+    {
+      validator: (d) => {
+        if (!d || typeof d.id !== 'string' || !Number.isInteger(d.exitCode)) throw new Error('a job report needs id and an integer exitCode');
+        if (runs) throw new Error(`plugin ${plugin || '(not chosen yet)'} runs jobs itself; reports are for plugins whose nodes join the local scheduler`);
+        const js = st.jobs.find((j) => j.id === d.id);
+        if (!js) throw new Error(`job ${d.id} is not in this burst`);
+        if (js.state !== 'pending' && js.state !== 'running') throw new Error(`job ${d.id} is already ${js.state}`);
+        if (reports.has(d.id)) throw new Error(`job ${d.id} was already reported`);
+      },
+    },
+  );
   setHandler(interruptionSignal, (n) => {
     interrupts.push(n);
     wake++;
@@ -175,8 +202,17 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       // plan
       setPhase('plan');
       step = 'plan';
-      const choice = await quick.planBurst({ burstId, owner: input.owner, jobs: sel.selected, targets: input.targets, maxNodes: input.maxNodes });
+      const choice = await quick.planBurst({
+        burstId,
+        owner: input.owner,
+        jobs: sel.selected,
+        targets: input.targets,
+        maxNodes: input.maxNodes,
+        ...(input.budget?.maxCostPerHour !== undefined ? { maxCostPerHour: input.budget.maxCostPerHour } : {}),
+      });
       plugin = choice.plugin;
+      // Histories from before `runs` existed had only plugins that run jobs.
+      runs = choice.runs !== false;
       params = choice.params;
       credentials = choice.credentials;
       st.plugin = choice.plugin;
@@ -185,9 +221,18 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       st.plan = choice.plan;
       upsertSearchAttributes([{ key: SA_PLUGIN, value: plugin }]);
 
-      // provision
+      // provision: from here on the burst costs money.
       setPhase('provision');
       step = 'provision';
+      spendFrom = Date.now();
+      costPerHour = choice.plan.estimate.costPerHour;
+      const maxSpend = input.budget?.maxSpend;
+      if (maxSpend !== undefined && costPerHour > 0) {
+        // Outside the body scope: the cap must fire whatever the body is doing.
+        void CancellationScope.nonCancellable(() => sleep(Math.ceil((maxSpend / costPerHour) * 3_600_000))).then(() =>
+          stop(`spend cap reached: ~$${maxSpend} at $${costPerHour.toFixed(2)}/h (limits.maxSpend)`),
+        );
+      }
       for (const s of choice.plan.steps) await provisionOne(s);
 
       // join
@@ -206,6 +251,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   }
 
   await teardownAll();
+  if (spendFrom !== undefined) st.spend = spendNow();
 
   if (st.error) {
     setPhase('failed');
@@ -256,9 +302,10 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
 
   /** Hand pending jobs to free nodes until all are done; handle interruptions as they come. */
   async function runJobs(): Promise<void> {
-    const nodes = st.resources.filter((r) => r.node);
-    const free: string[] = nodes.map((r) => r.node!);
-    const refs = new Map(nodes.map((r) => [r.node!, r]));
+    // A resource is one node (`node`) or holds several (`nodes`: a fleet, a node pool).
+    const refs = new Map<string, ResourceRef>();
+    for (const r of st.resources) for (const n of r.node ? [r.node] : (r.nodes ?? [])) refs.set(n, r);
+    const free: string[] = [...refs.keys()].sort();
     const running = new Map<string, { scope: CancellationScope; requeue: boolean }>();
     const drained = new Set<string>();
     let replacements = 0;
@@ -280,7 +327,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       const entry = { scope, requeue: false };
       running.set(js.id, entry);
       scope
-        .run(() => runner.runJob({ ...call(), job, nodes: alloc.map((n) => refs.get(n)!), runAttempt: js.attempts }))
+        .run(() => (runs ? runner.runJob({ ...call(), job, nodes: [...new Set(alloc.map((n) => refs.get(n)!))], runAttempt: js.attempts }) : scheduled(js)))
         .then(
           (result) => {
             js.result = result;
@@ -308,6 +355,17 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
         });
     };
 
+    /** The local scheduler runs the job; wait for its report (bounded like a run). */
+    const scheduled = async (js: JobStatus): Promise<JobResult> => {
+      if (await condition(() => reports.has(js.id), t.jobSeconds * 1000)) {
+        const r = reports.get(js.id)!;
+        if (r.message) js.error = r.message;
+        return { jobId: js.id, exitCode: r.exitCode, tasks: [] };
+      }
+      js.error = `no report from the local scheduler within ${t.jobSeconds}s (timeouts.jobSeconds)`;
+      return { jobId: js.id, exitCode: 124, tasks: [] };
+    };
+
     const interrupt = async (n: Interruption) => {
       st.interruptions.push(n);
       if (!refs.has(n.node) || drained.has(n.node)) return;
@@ -325,17 +383,27 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
         }
       }
       const gone = undo.find((u) => u.step.node === n.node);
+      const holder = refs.get(n.node);
       if (gone) {
         undo.splice(undo.indexOf(gone), 1);
         await teardownOne(gone).catch((e) => {
           undo.push(gone); // retried at final teardown
           log.warn('teardown of interrupted node failed', { node: n.node, error: messageOf(e) });
         });
+      } else if (holder?.nodes) {
+        // One member of a fleet: only it goes now; the rest of the fleet stays (its undo entry remains).
+        await steps.releaseNode({ ...call(), node: n.node, ref: holder }).catch((e) => log.warn('release of interrupted node failed; final teardown removes it', { node: n.node, error: messageOf(e) }));
+        holder.nodes = holder.nodes.filter((x) => x !== n.node);
       }
       refs.delete(n.node);
       if (replacements >= (st.plan?.nodes ?? 0) * 2) return;
       replacements += 1;
-      const s: ProvisionStep = { key: `${n.node}-r${replacements}`, kind: 'node', node: `${n.node.replace(/-r\d+$/, '')}-r${replacements}` };
+      const s: ProvisionStep = {
+        key: `${n.node}-r${replacements}`,
+        kind: 'node',
+        node: `${n.node.replace(/-r\d+$/, '')}-r${replacements}`,
+        replaces: { node: n.node, kind: n.kind },
+      };
       const ref = await provisionOne(s);
       await steps.joinNodes({ ...call(), resources: [ref] });
       refs.set(ref.node!, ref);

@@ -6,6 +6,16 @@ export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
 export const interruptionSignal = defineSignal<[Interruption]>('interruption');
 export const addJobsUpdate = defineUpdate<{ accepted: string[] }, [Job[]]>('addJobs');
 export const statusQuery = defineQuery<BurstStatus>('status');
+/**
+ * The local scheduler (its epilog, or `fluxburst report`) says a job of a burst whose plugin does
+ * not run jobs itself has finished on the burst's nodes.
+ */
+export interface JobDone {
+  id: string;
+  exitCode: number;
+  message?: string;
+}
+export const jobDoneUpdate = defineUpdate<{ state: 'completed' | 'failed' }, [JobDone]>('jobDone');
 
 export interface WatchStatus {
   scans: number;

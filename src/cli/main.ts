@@ -8,6 +8,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServer } from './commands/server.js';
 import { registerSlurm } from './commands/slurm.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerCodec(program);
   registerSlurm(program);
+  registerSweep(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();
@@ -51,7 +53,9 @@ export async function main(argv = process.argv): Promise<number> {
       process.stderr.write(`error: ${e.message}\n`);
       return EXIT.failed;
     }
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    // gRPC failures wrap the server's words in `cause.details`: show them, not only "… failed".
+    const details = (e as { cause?: { details?: string } }).cause?.details;
+    process.stderr.write(`error: ${details ? `${(e as Error).message}: ${details}\n` : ''}${(e as Error).stack ?? String(e)}\n`);
     return EXIT.failed;
   }
 }

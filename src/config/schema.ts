@@ -156,7 +156,8 @@ export function configSchema(reg: PluginRegistry) {
       limits: z
         .strictObject({
           maxNodes: z.number().int().positive().max(10_000).default(64).describe('Most nodes in one burst.'),
-          maxCostPerHour: z.number().positive().optional().describe('Most estimated spend per hour of one burst.'),
+          maxCostPerHour: z.number().positive().optional().describe('Most estimated spend per hour of one burst: a plan above it is refused before anything is created.'),
+          maxSpend: z.number().positive().optional().describe('Most estimated spend (USD) of one burst: a running burst is stopped and torn down when its nodes have cost this much.'),
         })
         .prefault({}),
       timeouts: timeoutsSection,

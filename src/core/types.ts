@@ -70,6 +70,8 @@ export interface ProvisionStep {
   kind: string;
   /** For node steps: which node this is. */
   node?: string;
+  /** For a replacement node: the node it replaces and why (a plugin may pick other capacity). */
+  replaces?: { node: string; kind: Interruption['kind'] };
 }
 
 export interface NodeGroup {
@@ -98,8 +100,10 @@ export interface ResourceRef {
   kind: string;
   /** Provider id (pid, instance id, namespace, ...). */
   id: string;
-  /** Set on resources that are schedulable nodes. */
+  /** Set on resources that are one schedulable node. */
   node?: string;
+  /** Set on resources that hold several schedulable nodes (an EC2 fleet, a node pool). */
+  nodes?: string[];
   data?: Record<string, string | number | boolean>;
 }
 
@@ -159,12 +163,14 @@ export interface BurstInput {
   /** Why the planner put the burst on its chain (ordering, targets passed over). */
   reason?: string;
   maxNodes: number;
+  /** Spend caps from config `limits`: a plan over maxCostPerHour is refused; a burst stops at maxSpend. */
+  budget?: { maxCostPerHour?: number; maxSpend?: number };
   timeouts: BurstTimeouts;
 }
 
 export interface Interruption {
   node: string;
-  kind: 'spot-interruption' | 'rebalance' | 'termination' | 'node-lost';
+  kind: 'spot-interruption' | 'rebalance' | 'termination' | 'scheduled-change' | 'node-lost';
   reason: string;
 }
 
@@ -188,6 +194,8 @@ export interface BurstStatus {
   timeline: PhaseMark[];
   error?: { step: Step; message: string };
   cancelReason?: string;
+  /** Estimated spend so far (USD): the plan's cost per hour × the time its nodes have existed. */
+  spend?: number;
 }
 
 export type Outcome = 'completed' | 'cancelled' | 'nothing-to-do';

@@ -11,13 +11,15 @@ export interface Choice {
   credentials?: TargetChoice['credentials'];
   plan: BurstPlan;
   reason: string;
+  /** Whether the plugin runs jobs itself; otherwise the local scheduler runs them on the nodes. */
+  runs: boolean;
 }
 
 /**
  * The burst's plan step: the first target of its chain (already in strategy order) whose plugin
  * can take all the jobs now. Targets passed over are named in the reason.
  */
-export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext): Promise<Choice> {
+export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext, maxCostPerHour?: number): Promise<Choice> {
   const skipped: string[] = [];
   for (const [i, c] of chain.entries()) {
     const plugin = reg.get(c.plugin);
@@ -32,8 +34,12 @@ export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: Plu
       skipped.push(`${c.name}: plan needs ${plan.nodes} nodes, over maxNodes ${maxNodes}`);
       continue;
     }
+    if (maxCostPerHour !== undefined && plan.estimate.costPerHour > maxCostPerHour) {
+      skipped.push(`${c.name}: plan costs $${plan.estimate.costPerHour.toFixed(2)}/h, over limits.maxCostPerHour $${maxCostPerHour}/h`);
+      continue;
+    }
     const reason = skipped.length ? `${c.name}: first in the chain that fits (skipped ${skipped.join('; ')})` : `${c.name}: first in the chain`;
-    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason };
+    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason, runs: typeof plugin.run === 'function' };
     if (c.credentials) out.credentials = c.credentials;
     return out;
   }

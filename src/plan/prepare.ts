@@ -46,6 +46,9 @@ export function burstInput(config: Config, o: { owner: string; source: SourceSpe
     selector: o.selector ?? (config.select as SelectorSpec),
     targets: o.targets,
     maxNodes: config.limits.maxNodes,
+    ...(config.limits.maxCostPerHour !== undefined || config.limits.maxSpend !== undefined
+      ? { budget: { ...(config.limits.maxCostPerHour !== undefined ? { maxCostPerHour: config.limits.maxCostPerHour } : {}), ...(config.limits.maxSpend !== undefined ? { maxSpend: config.limits.maxSpend } : {}) } }
+      : {}),
     timeouts: config.timeouts,
   };
 }

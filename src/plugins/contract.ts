@@ -63,14 +63,31 @@ export interface Plugin<P = any> {
    * broker, the nodes join that scheduler (e.g. a slurmd per node registered with slurmctld).
    */
   join(resources: ResourceRef[], params: P, ctx: PluginContext, broker?: Broker): Promise<void>;
-  /** Run one job on the given nodes, where the plugin itself is the executor. */
+  /**
+   * Remove one node of a resource that holds several (an interrupted fleet member), leaving the
+   * rest running. Already gone is success.
+   */
+  releaseNode?(node: string, ref: ResourceRef, params: P, ctx: PluginContext): Promise<void>;
+  /**
+   * Run one job on the given nodes, where the plugin itself is the executor. Plugins without it
+   * only bring nodes to the local scheduler, which runs the jobs; the burst then holds the nodes
+   * until the scheduler reports each job finished (the `jobDone` update).
+   */
   run?(job: Job, nodes: ResourceRef[], params: P, ctx: PluginContext): Promise<JobResult>;
   /** Current interruption notices for these resources (spot warnings, lost nodes). */
   interruptions?(resources: ResourceRef[], params: P, ctx: PluginContext): Promise<Interruption[]>;
   /** Delete one step's resource. `ref` is absent when provision may have run but never returned. */
   teardown(step: ProvisionStep, ref: ResourceRef | undefined, params: P, ctx: PluginContext): Promise<void>;
-  /** Resources tagged as ours, for the orphan sweep. */
-  owned(params: P): Promise<OwnedResource[]>;
+  /**
+   * Resources tagged as ours, for the orphan sweep. `ctx` (the sweep's; its burstId and owner are
+   * the sweep's, not the resources') carries the target's credentials.
+   */
+  owned(params: P, ctx?: PluginContext): Promise<OwnedResource[]>;
+  /**
+   * Delete one owned resource found by the sweep (whose burst is not running); already gone is
+   * success. Without it the sweep reports what it found but removes nothing of this plugin's.
+   */
+  destroy?(r: OwnedResource, params: P, ctx: PluginContext): Promise<void>;
 }
 
 export function definePlugin<P>(p: Plugin<P>): Plugin<P> {

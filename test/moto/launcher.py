@@ -16,6 +16,8 @@ each modelled on the EC2 API reference (see test/moto/README.md):
       runs them). moto 5.2.5 itself already answers DryRunOperation with HTTP 412 (status
       taken from the botocore error model), and our new actions use the same check.
   P6  InterfaceType (e.g. "efa") kept on the network interfaces of launched instances
+  P7  injected API faults (control endpoint): an EC2 action answers an error, before or
+      after moto really did it (the "EC2 acted, the answer was lost" case)
   +   control endpoint under /_fluxburst/ and an EC2-action call counter
 """
 
@@ -29,6 +31,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
@@ -48,6 +51,7 @@ LOCK = threading.RLock()  # serialises our fleet logic and control calls
 
 # Our state that is not kept on moto backends (cleared by /_fluxburst/reset).
 CAPACITY_RULES: list[dict[str, Any]] = []  # from POST /_fluxburst/capacity
+FAULTS: list[dict[str, Any]] = []  # from POST /_fluxburst/fault
 CALLS: Counter[str] = Counter()  # EC2 Action -> count since reset
 TIMERS: list[threading.Timer] = []  # pending spot terminations
 
@@ -581,6 +585,21 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             except KeyError as e:
                 return _json(start_response, "404 Not Found", {"error": str(e)})
             return _json(start_response, "200 OK", {"ok": True})
+        if path == "/_fluxburst/fault" and method == "POST":
+            if not body.get("action") or not (body.get("errorCode") or body.get("delayMs")):
+                return _json(start_response, "400 Bad Request", {"error": "action and errorCode or delayMs are required"})
+            FAULTS.append({
+                "action": body["action"],
+                "errorCode": body.get("errorCode"),
+                "delayMs": int(body.get("delayMs", 0)),
+                "status": int(body.get("status", 403)),
+                "after": bool(body.get("after", True)),  # run the action first: EC2 acted, the answer is lost
+                "times": int(body.get("times", 1)),
+            })
+            return _json(start_response, "200 OK", {"faults": FAULTS})
+        if path == "/_fluxburst/fault" and method == "DELETE":
+            FAULTS.clear()
+            return _json(start_response, "200 OK", {"faults": []})
         if path == "/_fluxburst/calls" and method == "GET":
             return _json(start_response, "200 OK", dict(CALLS))
         if path == "/_fluxburst/reset" and method == "POST":
@@ -588,6 +607,7 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
                 t.cancel()
             TIMERS.clear()
             CAPACITY_RULES.clear()
+            FAULTS.clear()
             CALLS.clear()
             moto_api_backend.reset()
             return _json(start_response, "200 OK", {"ok": True})
@@ -607,9 +627,43 @@ class Middleware:
             environ["wsgi.input"] = io.BytesIO(raw)
             form = parse_qs(raw.decode("utf-8", "replace"))
             if form.get("Version") == ["2016-11-15"] and form.get("Action"):
+                action = form["Action"][0]
                 with LOCK:
-                    CALLS[form["Action"][0]] += 1
+                    CALLS[action] += 1
+                    fault = next((f for f in FAULTS if f["action"] == action and f["times"] > 0), None)
+                    if fault:
+                        fault["times"] -= 1
+                if fault:
+                    return self._fault(fault, environ, start_response)
         return self.app(environ, start_response)
+
+    def _fault(self, fault: dict[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """Answer an EC2 error; with `after`, only once moto has really done the call. With only a
+        delay, moto's own answer comes late (the caller may be gone by then)."""
+        if not fault["errorCode"]:
+            captured: dict[str, Any] = {}
+
+            def keep(status: str, headers: Any, *rest: Any) -> None:
+                captured["status"], captured["headers"] = status, headers
+
+            out = [b"".join(self.app(environ, keep))]
+            time.sleep(fault["delayMs"] / 1000)
+            start_response(captured["status"], captured["headers"])
+            return out
+        if fault["after"]:
+            for _ in self.app(environ, lambda *a, **k: None):
+                pass
+        time.sleep(fault["delayMs"] / 1000)
+        code = fault["errorCode"]
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f"<Response><Errors><Error><Code>{code}</Code><Message>injected by the fluxburst moto launcher"
+            f"{' after the call took effect' if fault['after'] else ''}</Message></Error></Errors>"
+            "<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+        ).encode()
+        reason = {400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable"}.get(fault["status"], "Error")
+        start_response(f"{fault['status']} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
+        return [xml]
 
 
 class Server(ThreadedMotoServer):

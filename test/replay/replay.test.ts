@@ -45,8 +45,8 @@ it('a non-deterministic change to the workflow fails replay', async () => {
   const burst = join(mutant, 'workflows', 'burst.ts');
   const src = readFileSync(burst, 'utf8');
   const changed = src
-    .replace("  log,\n} from '@temporalio/workflow';", "  log,\n  sleep,\n} from '@temporalio/workflow';")
-    .replace("      setPhase('select');", "      await sleep('1 second');\n      setPhase('select');");
+    .replace("} from '@temporalio/workflow';", "  sleep as mutantSleep,\n} from '@temporalio/workflow';")
+    .replace("      setPhase('select');", "      await mutantSleep('1 second');\n      setPhase('select');");
   expect(changed).not.toBe(src);
   writeFileSync(burst, changed);
   const broken = await bundleWorkflowCode({ ...bundleOptions(), workflowsPath: join(mutant, 'workflows', 'index.ts') });

@@ -37,6 +37,9 @@ export interface Moto {
   clearCapacity(): Promise<void>;
   /** Spot request -> marked-for-termination now; instance shutting-down/terminated after the delay (default 2 s). */
   interrupt(instanceId: string, terminateAfterSeconds?: number): Promise<void>;
+  /** The next `times` calls of `action` fail with `errorCode`; with `after` (default) moto did the call first. */
+  fault(o: { action: string; errorCode?: string; delayMs?: number; status?: number; after?: boolean; times?: number }): Promise<void>;
+  clearFaults(): Promise<void>;
   /** Calls per EC2 action (e.g. { CreateFleet: 1 }) since start or reset. */
   calls(): Promise<Record<string, number>>;
 }
@@ -113,6 +116,12 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     },
     interrupt: async (instanceId, terminateAfterSeconds) => {
       await control('POST', 'interrupt', { instanceId, ...(terminateAfterSeconds === undefined ? {} : { terminateAfterSeconds }) });
+    },
+    fault: async (o) => {
+      await control('POST', 'fault', o);
+    },
+    clearFaults: async () => {
+      await control('DELETE', 'fault');
     },
     calls: async () => (await control('GET', 'calls')) as Record<string, number>,
   };

@@ -2,7 +2,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { FluxburstError, InputError } from '../../core/errors.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
-import { cancelSignal, statusQuery } from '../../../workflows/messages.js';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { cancelSignal, jobDoneUpdate, statusQuery } from '../../../workflows/messages.js';
 import { type CommonOpts, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
 import { jobsTable, table, timelineTable } from '../render.js';
 
@@ -99,6 +100,29 @@ export function registerInspect(program: Command): void {
       if (o.wait) {
         const r = (await handle.result()) as BurstResult;
         process.stdout.write(`burst ${id}: ${r.outcome}; resources left: ${r.status.resources.length}\n`);
+      }
+    });
+
+  withConnectionFlags(
+    program
+      .command('report')
+      .argument('<burst>', 'burst id')
+      .argument('<job>', 'job id')
+      .description("Tell a burst that one of its jobs finished on the local scheduler (for a scheduler epilog; plugins that only add nodes, like aws-ec2)."),
+  )
+    .requiredOption('--exit <code>', 'the job\'s exit code')
+    .option('--message <text>', 'why it ended, kept in the burst status')
+    .action(async (id: string, job: string, o: CommonOpts & { exit: string; message?: string }) => {
+      if (!/^-?\d+$/.test(o.exit)) throw new InputError('flags', [{ path: '--exit', message: `must be an integer exit code, got "${o.exit}"` }]);
+      const ctx = await prepare(o);
+      const client = await connectClient(ctx.conn);
+      try {
+        const r = await client.workflow.getHandle(id).executeUpdate(jobDoneUpdate, { args: [{ id: job, exitCode: Number(o.exit), ...(o.message ? { message: o.message } : {}) }] });
+        process.stdout.write(`job ${job} of ${id}: ${r.state}\n`);
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) throw new FluxburstError('NotFound', `no running burst "${id}"`);
+        if (e instanceof WorkflowUpdateFailedError) throw new InputError('report', [{ path: job, message: e.cause?.message ?? e.message }]);
+        throw e;
       }
     });
 }

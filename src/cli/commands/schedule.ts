@@ -14,12 +14,12 @@ const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
  * Temporal's cron string: 5 fields (minute hour day-of-month month day-of-week), 6 (+ year) or
  * 7 (second first, + year), or @hourly-style names. Rejected here, not by the server at 3am.
  */
-function checkCron(expr: string): void {
+export function checkCron(expr: string, flag = '--cron'): void {
   const fields = expr.trim().split(/\s+/);
   const ok =
     /^@(yearly|annually|monthly|weekly|daily|hourly|every\s+\S+)$/.test(expr.trim()) ||
     (fields.length >= 5 && fields.length <= 7 && fields.every((f) => /^[\d*/,\-A-Za-z?]+$/.test(f)));
-  if (!ok) throw new InputError('flags', [{ path: '--cron', message: `"${expr}" is not a cron expression (minute hour day-of-month month day-of-week)` }]);
+  if (!ok) throw new InputError('flags', [{ path: flag, message: `"${expr}" is not a cron expression (minute hour day-of-month month day-of-week)` }]);
 }
 
 export function registerSchedule(program: Command): void {

@@ -31,6 +31,26 @@ export const NOT_FOUND_CODES: ReadonlySet<string> = new Set([
   'InvalidGroup.NotFound',
 ]);
 
+/**
+ * Refusals that no retry changes (credentials, permissions, a wrong AMI or subnet, a bad
+ * request): the step fails at once with the EC2 code instead of burning retries.
+ */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set([
+  'AuthFailure',
+  'UnauthorizedOperation',
+  'OptInRequired',
+  'Blocked',
+  'InvalidAMIID.NotFound',
+  'InvalidAMIID.Malformed',
+  'InvalidSubnetID.NotFound',
+  'InvalidSecurityGroupID.NotFound',
+  'InvalidKeyPair.NotFound',
+  'InvalidParameterValue',
+  'MissingParameter',
+  'IdempotentParameterMismatch',
+  'InvalidFleetConfig',
+]);
+
 /** The EC2 error code of an SDK error (its `name`, or `Code` on older shapes). */
 export function ec2Code(e: unknown): string | undefined {
   if (!e || typeof e !== 'object') return undefined;
@@ -48,6 +68,7 @@ export function fromEc2(e: unknown, what: string): FluxburstError {
   const code = ec2Code(e);
   const msg = `${what}: ${code ? `${code}: ` : ''}${(e as Error)?.message ?? String(e)}`;
   if (isCapacityCode(code)) return new CapacityError(msg, code);
+  if (code && PERMANENT_CODES.has(code)) return new FluxburstError(code, msg, { retryable: false, cause: e });
   return new TransientError(msg, e);
 }
 

@@ -18,8 +18,10 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
   plan: async (...a) => (await load()).plan(...a),
   provision: async (...a) => (await load()).provision(...a),
   join: async (...a) => (await load()).join(...a),
+  releaseNode: async (...a) => (await load()).releaseNode!(...a),
   interruptions: async (...a) => (await load()).interruptions!(...a),
   teardown: async (...a) => (await load()).teardown(...a),
   owned: async (...a) => (await load()).owned(...a),
+  destroy: async (...a) => (await load()).destroy!(...a),
 });
 export { awsEc2Params, type AwsEc2Params } from './params.js';

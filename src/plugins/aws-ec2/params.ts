@@ -65,6 +65,14 @@ export const awsEc2Params = z
     maxNodes: z.number().int().positive().max(1000).default(64),
     launchTimeoutSeconds: z.number().int().positive().max(3600).default(600).describe('How long join waits for every instance to be running.'),
     pollSeconds: z.number().positive().max(60).default(5).describe('DescribeInstances interval while joining.'),
+    replaceInterruptedWith: z
+      .enum(['on-demand', 'same'])
+      .default('on-demand')
+      .describe('Capacity for the replacement of a spot node that got an interruption notice: on-demand (default: the spot pool is short), or the same capacity type again.'),
+    interruptionQueueUrl: z
+      .url()
+      .optional()
+      .describe('SQS queue that EventBridge feeds with EC2 spot interruption, rebalance, state-change and AWS Health events; `fluxburst aws interruptions` routes them to the bursts.'),
   })
   .describe('Nodes are EC2 instances launched as one instant EC2 Fleet per burst.');
 

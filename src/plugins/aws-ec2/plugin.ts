@@ -12,13 +12,14 @@ import { cheapestFit, fits, makeChooser, perNodeRequest, type NodeRequest } from
 import { overrideOf } from '../../plan/overrides.js';
 import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
 import { ec2Client } from './client.js';
+import { destroyOwned } from './destroy.js';
 import { ec2, fromEc2, isNotFound } from './errors.js';
 import { burstFleets, burstInstances, deleteFleets, describeInstances, launchFleet, NOT_GONE_STATES, stepInstances, terminateInstances, type LaunchedInstance } from './fleet.js';
 import { unavailableOfferings } from './offerings.js';
 import { deleteLaunchTemplate, efaSupport, ensureLaunchTemplate, findLaunchTemplate, launchTemplateName } from './launch-template.js';
 import { AWS_EC2_DESCRIPTION, awsEc2Params, type AwsEc2Params } from './params.js';
 import { deletePlacementGroup, ensurePlacementGroup, placementGroupName } from './placement.js';
-import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_OWNER, tagFilters, tagOf } from './tags.js';
+import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_NODE, TAG_OWNER, tagFilters, tagOf } from './tags.js';
 
 export { awsEc2Params, type AwsEc2Params } from './params.js';
 
@@ -156,7 +157,10 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
         if (!lt?.LaunchTemplateId) throw new TransientError(`launch template ${name} does not exist (the launch-template step must run first)`);
         const { types } = await typesForLaunch(p, plan, ctx);
         const single = step.kind === 'node';
-        const res = await launchFleet(client, p, {
+        // Like Karpenter: after a spot notice, the replacement goes where there is capacity for sure.
+        const reclaimed = step.replaces && ['spot-interruption', 'rebalance', 'scheduled-change'].includes(step.replaces.kind);
+        const launchParams = reclaimed && p.replaceInterruptedWith === 'on-demand' ? { ...p, capacityType: 'on-demand' as const } : p;
+        const res = await launchFleet(client, launchParams, {
           burstId: ctx.burstId,
           owner: ctx.owner,
           stepKey: step.key,
@@ -175,7 +179,7 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
           const i = res.instances[0]!;
           return { key: step.key, kind: 'node', id: i.id, node: step.node ?? i.node, data: { ...data, ...(i.privateIp ? { privateIp: i.privateIp } : {}) } };
         }
-        return { key: step.key, kind: 'fleet', id: res.fleetIds[0] ?? `fleet:${ctx.burstId}`, data };
+        return { key: step.key, kind: 'fleet', id: res.fleetIds[0] ?? `fleet:${ctx.burstId}`, nodes: instances.map((i) => i.node), data };
       }
       default:
         throw new TransientError(`aws-ec2 cannot provision a ${step.kind}`);
@@ -187,6 +191,15 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     if (ids.size === 0) return;
     await pollUntilRunning(ids, p, ctx);
     ctx.heartbeat({ joined: ids.size });
+  },
+
+  async releaseNode(node, ref, p, ctx) {
+    const client = ec2Client(p, ctx.credentials);
+    const ids = new Set(instancesOf([ref]).filter((i) => i.node === node).map((i) => i.id));
+    // Also by tag: the ref may predate a retry that re-launched the node.
+    for (const i of await stepInstances(client, ctx.burstId, ref.key, NOT_GONE_STATES)) if (tagOf(i.Tags, TAG_NODE) === node) ids.add(i.InstanceId!);
+    await terminateInstances(client, [...ids]);
+    ctx.heartbeat({ released: node, instances: [...ids] });
   },
 
   async interruptions(resources, p, ctx) {
@@ -271,8 +284,8 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     }
   },
 
-  async owned(p) {
-    const client = ec2Client(p);
+  async owned(p, ctx) {
+    const client = ec2Client(p, ctx?.credentials);
     const out: OwnedResource[] = [];
     for (const i of await burstInstances(client)) {
       out.push({ burstId: tagOf(i.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(i.Tags, TAG_OWNER) ?? 'unknown', kind: 'instance', id: i.InstanceId! });
@@ -299,4 +312,6 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     }
     return out;
   },
+
+  destroy: destroyOwned,
 });

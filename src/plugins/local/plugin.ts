@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { CapacityError, InjectedFault, NodeLostError, TransientError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, InjectedFault, NodeLostError, TransientError } from '../../core/errors.js';
 import type { BurstPlan, Estimate, Job, JobResult, ProvisionStep, ResourceRef, TaskResult } from '../../core/types.js';
 import { loadCatalog } from '../../catalog/catalog.js';
 import { makeChooser } from '../../plan/fit.js';
@@ -187,6 +187,22 @@ function shapeOfBurst(jobs: Job[], p: LocalParams): string {
   return s && !('unfit' in s) ? s.shape : 'process';
 }
 
+/** Kill a node's processes and remove its directory (and the burst's, with its last node). */
+async function removeNode(workdir: string, burstId: string, node: string): Promise<void> {
+  const bdir = burstDir(workdir, burstId);
+  const dir = nodeDir(workdir, burstId, node);
+  const killed = await killNode(dir);
+  const existed = existsSync(dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (killed || existed) appendLedger(workdir, { event: 'destroy', burstId, node });
+  try {
+    const left = readdirSync(bdir).filter((e) => e !== 'owner.json');
+    if (left.length === 0) rmSync(bdir, { recursive: true, force: true });
+  } catch {
+    /* already gone */
+  }
+}
+
 export const localPlugin = definePlugin<LocalParams>({
   name: 'local',
   description: 'Nodes are processes on this machine that really run the jobs (demo, tests, Slurm slurmd hosts).',
@@ -325,19 +341,7 @@ export const localPlugin = definePlugin<LocalParams>({
   async teardown(step, _ref, p, ctx) {
     if (step.kind !== 'node' || !step.node) return;
     maybeFault(p, 'teardown', ctx, nodeIndexOf(step));
-    const bdir = burstDir(p.workdir, ctx.burstId);
-    const dir = nodeDir(p.workdir, ctx.burstId, step.node);
-    const killed = await killNode(dir);
-    const existed = existsSync(dir);
-    rmSync(dir, { recursive: true, force: true });
-    if (killed || existed) appendLedger(p.workdir, { event: 'destroy', burstId: ctx.burstId, node: step.node });
-    // The burst directory goes with its last node.
-    try {
-      const left = readdirSync(bdir).filter((e) => e !== 'owner.json');
-      if (left.length === 0) rmSync(bdir, { recursive: true, force: true });
-    } catch {
-      /* already gone */
-    }
+    await removeNode(p.workdir, ctx.burstId, step.node);
   },
 
   async owned(p) {
@@ -356,6 +360,13 @@ export const localPlugin = definePlugin<LocalParams>({
       }
     }
     return out;
+  },
+
+  async destroy(r, p) {
+    // The ids become paths under the workdir: one that is not a plain name must not reach outside it.
+    const plain = (s: string) => s !== '' && s !== '.' && s !== '..' && !/[/\\]/.test(s);
+    if (r.kind !== 'node' || !plain(r.burstId) || !plain(r.id)) throw new FluxburstError('Unsupported', `local cannot delete ${r.kind} ${r.burstId}/${r.id}`);
+    await removeNode(p.workdir, r.burstId, r.id);
   },
 });
 

@@ -1,0 +1,278 @@
+// Whole bursts on the aws-ec2 plugin: the real Temporal dev server, the real worker and the real
+// @aws-sdk/client-ec2 against our moto launcher (test/moto). The nodes join the local scheduler,
+// which runs the jobs and reports each one's end (`jobDone` update / `fluxburst report`).
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeFleetsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribePlacementGroupsCommand,
+  type EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
+import { unavailableOfferings } from '../../src/plugins/aws-ec2/offerings.js';
+import { placementGroupName } from '../../src/plugins/aws-ec2/placement.js';
+import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
+import { jobDoneUpdate, statusQuery } from '../../workflows/messages.js';
+import { address, cliAsync, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
+import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+
+const TQ = uid('tq-ec2');
+let moto: Moto;
+let ec2: EC2Client;
+let base: Record<string, unknown>;
+let w: Awaited<ReturnType<typeof startWorker>>;
+let c: Awaited<ReturnType<typeof client>>;
+
+function job(id: string, nodes = 1): Job {
+  return { id, name: id, nodes, tasks: nodes, coresPerNode: 2, command: ['hostname'], attributes: { system: { burstable: 1 } } };
+}
+
+function ec2Input(jobs: Job[], params: Record<string, unknown> = {}, over: Partial<BurstInput> = {}): BurstInput {
+  return {
+    owner: 'tester',
+    source: { kind: 'inline', jobs },
+    selector: { kind: 'burstable' },
+    targets: [{ name: 'aws', plugin: 'aws-ec2', params: { ...base, ...params } }],
+    maxNodes: 64,
+    timeouts: { stepSeconds: 60, heartbeatSeconds: 3, jobSeconds: 120 },
+    ...over,
+  };
+}
+
+async function instancesOf(burstId: string, states = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']): Promise<Instance[]> {
+  const r = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${TAG_BURST}`, Values: [burstId] }, { Name: 'instance-state-name', Values: states }] }));
+  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+}
+
+/** Everything of ours still in moto for this burst: live instances, launch templates, placement groups, active fleets. */
+async function leftovers(burstId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const i of await instancesOf(burstId, ['pending', 'running', 'stopping', 'stopped', 'shutting-down'])) out.push(`instance ${i.InstanceId} ${i.State?.Name}`);
+  const lts = await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: `tag:${TAG_BURST}`, Values: [burstId] }] }));
+  for (const t of lts.LaunchTemplates ?? []) out.push(`launch-template ${t.LaunchTemplateName}`);
+  const pgs = await ec2.send(new DescribePlacementGroupsCommand({ Filters: [{ Name: `tag:${TAG_BURST}`, Values: [burstId] }] }));
+  for (const g of pgs.PlacementGroups ?? []) if (g.State !== 'deleted') out.push(`placement-group ${g.GroupName} ${g.State}`);
+  const fleets = await ec2.send(new DescribeFleetsCommand({}));
+  for (const f of fleets.Fleets ?? []) {
+    if (f.Tags?.some((t) => t.Key === TAG_BURST && t.Value === burstId) && !/deleted/.test(f.FleetState ?? '')) out.push(`fleet ${f.FleetId} ${f.FleetState}`);
+  }
+  return out;
+}
+
+async function failureOf(h: WorkflowHandle): Promise<string> {
+  try {
+    await h.result();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    return (e as WorkflowFailedError).cause?.message ?? '';
+  }
+  throw new Error('expected the burst to fail');
+}
+
+const inPhase = (h: WorkflowHandle, phase: string, ms = 30_000) =>
+  waitFor(async () => {
+    const s = (await h.query(statusQuery).catch(() => undefined)) as BurstStatus | undefined;
+    return s?.phase === phase ? s : undefined;
+  }, ms, `phase ${phase}`);
+
+beforeAll(async () => {
+  moto = await startMoto();
+  // The worker's SDK clients use the normal credential chain: here, these.
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  ec2 = ec2Client(moto.endpoint);
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }));
+  const vpcId = vpc.Vpc!.VpcId!;
+  const a = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.1.0/24', AvailabilityZone: 'us-east-1a' }));
+  const b = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.2.0/24', AvailabilityZone: 'us-east-1b' }));
+  const sg = await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'fluxburst-ec2-burst', Description: 'test' }));
+  const images = await ec2.send(new DescribeImagesCommand({}));
+  base = {
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    imageId: images.Images!.find((i) => i.ImageId?.startsWith('ami-'))!.ImageId!,
+    subnetIds: [a.Subnet!.SubnetId!, b.Subnet!.SubnetId!],
+    securityGroupIds: [sg.GroupId!],
+    instanceTypes: ['c5.large', 'c6i.large', 'm5.large'],
+    userData: '#!/bin/sh\nfluxburst-join --burst {{burstId}} --token-ssm /fluxburst/{{burstId}}/join\n',
+    pollSeconds: 0.2,
+    launchTimeoutSeconds: 30,
+  };
+  c = await client();
+  w = await startWorker(TQ);
+}, 90_000);
+
+afterAll(async () => {
+  await w?.stop();
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.clearCapacity();
+  await moto.clearFaults();
+  // The worker runs in this process: its ICE cache is this module's.
+  unavailableOfferings.clear();
+});
+
+describe('a burst on aws-ec2 (moto)', () => {
+  it('plans → fleet in a placement group → running → joined → the scheduler reports the jobs → teardown leaves nothing', async () => {
+    const id = uid('ec2-happy');
+    const h = await start(c, TQ, id, ec2Input([job('wide', 2), job('small'), job('bad')], { placementGroup: true, capacityType: 'on-demand' }));
+    const s = await inPhase(h, 'run');
+    expect(s.plugin).toBe('aws-ec2');
+    const fleet = s.resources.find((r) => r.kind === 'fleet')!;
+    expect(fleet.nodes).toEqual(['node-0', 'node-1']);
+    expect(s.resources.map((r) => r.kind)).toEqual(['launch-template', 'placement-group', 'fleet']);
+    const live = await instancesOf(id, ['running']);
+    expect(live).toHaveLength(2);
+    expect(live.map((i) => i.Placement?.GroupName)).toEqual([placementGroupName(id), placementGroupName(id)]);
+
+    // The jobs run on the local scheduler; its epilog reports them (one through the CLI; async:
+    // the worker runs in this process and must keep polling while the CLI waits).
+    expect(await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'wide', exitCode: 0 }] })).toEqual({ state: 'completed' });
+    const r1 = await cliAsync(['report', id, 'bad', '--exit', '3', '--message', 'segfault', '--address', address()]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stdout).toContain('job bad of');
+    // Reporting twice, or a job that is not there, is refused (exit 2 names the job).
+    const again = await cliAsync(['report', id, 'bad', '--exit', '0', '--address', address()]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/bad.*already/);
+    expect((await cliAsync(['report', id, 'nope', '--exit', '0', '--address', address()])).stderr).toMatch(/not in this burst/);
+    expect((await cliAsync(['report', id, 'small', '--exit', 'x', '--address', address()])).code).toBe(2);
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'small', exitCode: 0 }] });
+
+    const r = await result(h);
+    expect(r.outcome).toBe('completed');
+    expect(Object.fromEntries(r.status.jobs.map((j) => [j.id, j.state]))).toEqual({ wide: 'completed', small: 'completed', bad: 'failed' });
+    expect(r.status.jobs.find((j) => j.id === 'bad')!.error).toBe('segfault');
+    expect(r.status.timeline.map((m) => m.phase)).toEqual(['select', 'plan', 'provision', 'join', 'run', 'teardown', 'completed']);
+    expect(r.status.spend).toBeGreaterThan(0);
+    expect(await leftovers(id)).toEqual([]);
+    // Exactly the planned instances were ever made.
+    expect(await instancesOf(id)).toHaveLength(2);
+  });
+
+  it.each(['CreateLaunchTemplate', 'CreatePlacementGroup', 'CreateFleet'])('EC2 acts on %s but the answer is an error: the burst fails naming the code and leaves nothing', async (action) => {
+    const id = uid('ec2-fault');
+    await moto.fault({ action, errorCode: 'UnauthorizedOperation', after: true });
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { placementGroup: true, capacityType: 'on-demand' }));
+    const msg = await failureOf(h);
+    expect(msg).toMatch(/failed at provision: .*UnauthorizedOperation/);
+    const calls = await moto.calls();
+    expect(calls[action]).toBeGreaterThanOrEqual(1);
+    expect(await leftovers(id)).toEqual([]);
+    const made = await instancesOf(id);
+    expect(made.length).toBeLessThanOrEqual(2);
+  });
+
+  it('an InternalError after CreateFleet took effect: the retried activity adopts the fleet; exactly the planned instances exist', async () => {
+    const id = uid('ec2-retry');
+    // More failures than the SDK's own attempts: the activity fails and Temporal retries it.
+    await moto.fault({ action: 'CreateFleet', errorCode: 'InternalError', status: 500, after: true, times: 6 });
+    const h = await start(c, TQ, id, ec2Input([job('a', 3)], { capacityType: 'on-demand' }));
+    const s = await inPhase(h, 'run', 60_000);
+    expect(s.resources.find((r) => r.kind === 'fleet')!.nodes).toEqual(['node-0', 'node-1', 'node-2']);
+    expect(await instancesOf(id)).toHaveLength(3);
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+    expect(await leftovers(id)).toEqual([]);
+    expect(await instancesOf(id)).toHaveLength(3);
+  });
+
+  it('the worker is SIGKILLed after EC2 launched the fleet but before it heard back: the burst resumes, no second fleet', async () => {
+    const tq = uid('tq-ec2-kill');
+    let killed = spawnWorker(['--address', address(), '--task-queue', tq]);
+    await killed.ready;
+    const id = uid('ec2-kill');
+    await moto.fault({ action: 'CreateFleet', delayMs: 4000 });
+    const h = await start(c, tq, id, ec2Input([job('a', 2)], { capacityType: 'on-demand' }));
+    // The fleet exists in EC2 while the worker still waits for the answer.
+    await waitFor(async () => ((await instancesOf(id)).length >= 2 ? true : undefined), 30_000, 'fleet launched');
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('exit', r));
+    const next = spawnWorker(['--address', address(), '--task-queue', tq]);
+    try {
+      await next.ready;
+      const s = await inPhase(h, 'run', 60_000);
+      expect(s.resources.find((r) => r.kind === 'fleet')!.data?.adopted).toBe(true);
+      expect(await instancesOf(id)).toHaveLength(2);
+      expect((await moto.calls()).CreateFleet).toBeGreaterThanOrEqual(1);
+      await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+      expect((await result(h)).outcome).toBe('completed');
+      expect(await leftovers(id)).toEqual([]);
+      expect(await instancesOf(id)).toHaveLength(2);
+    } finally {
+      next.kill('SIGKILL');
+      if (killed.exitCode === null) killed.kill('SIGKILL');
+    }
+  });
+});
+
+describe('capacity on aws-ec2 (moto)', () => {
+  it('ICE on the first offering → the next type; spot exhausted → on-demand', async () => {
+    await moto.unavailable({ instanceType: 'c5.large', capacityType: 'spot', errorCode: 'InsufficientInstanceCapacity' });
+    const id = uid('ec2-ice');
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { capacityType: 'spot' }));
+    const s = await inPhase(h, 'run', 60_000);
+    const types = (await instancesOf(id, ['running'])).map((i) => i.InstanceType);
+    expect(types).toHaveLength(2);
+    expect(types).not.toContain('c5.large');
+    expect(JSON.parse(String(s.resources.find((r) => r.kind === 'fleet')!.data!.instances)).every((i: { lifecycle: string }) => i.lifecycle === 'spot')).toBe(true);
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+
+    for (const t of ['c5.large', 'c6i.large', 'm5.large']) await moto.unavailable({ instanceType: t, capacityType: 'spot', errorCode: 'InsufficientInstanceCapacity' });
+    unavailableOfferings.clear();
+    const id2 = uid('ec2-od');
+    const h2 = await start(c, TQ, id2, ec2Input([job('a', 2)], { capacityType: 'spot-then-on-demand' }));
+    await inPhase(h2, 'run', 60_000);
+    const live = await instancesOf(id2, ['running']);
+    expect(live).toHaveLength(2);
+    expect(live.every((i) => i.InstanceLifecycle !== 'spot')).toBe(true);
+    await h2.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    expect((await result(h2)).outcome).toBe('completed');
+    expect(await leftovers(id)).toEqual([]);
+    expect(await leftovers(id2)).toEqual([]);
+  });
+
+  it('everything exhausted → the burst fails with the EC2 code, nothing left', async () => {
+    for (const t of ['c5.large', 'c6i.large', 'm5.large']) await moto.unavailable({ instanceType: t, errorCode: 'InsufficientInstanceCapacity' });
+    const id = uid('ec2-none');
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)]));
+    const msg = await failureOf(h);
+    expect(msg).toMatch(/failed at provision: .*InsufficientInstanceCapacity/);
+    expect(await instancesOf(id, ['pending', 'running'])).toEqual([]);
+    expect(await leftovers(id)).toEqual([]);
+  });
+});
+
+describe('budget on aws-ec2 (moto)', () => {
+  it('a plan over limits.maxCostPerHour is refused before anything is created', async () => {
+    const creates = (calls: Record<string, number>) => Object.entries(calls).filter(([k]) => /^(Create|Run|Request)/.test(k)).map(([k, n]) => `${k}=${n}`);
+    const before = creates(await moto.calls());
+    const id = uid('ec2-cap');
+    const h = await start(c, TQ, id, ec2Input([job('a', 4)], { capacityType: 'on-demand' }, { budget: { maxCostPerHour: 0.01 } }));
+    const msg = await failureOf(h);
+    expect(msg).toMatch(/failed at plan: .*maxCostPerHour \$0\.01\/h/);
+    expect(creates(await moto.calls())).toEqual(before);
+  });
+
+  it('a running burst is stopped and torn down when its estimated spend reaches limits.maxSpend', async () => {
+    const id = uid('ec2-spend');
+    // 2 × c5.large on demand is about $0.17/h: $0.0002 lasts about 4 s.
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { capacityType: 'on-demand', instanceTypes: ['c5.large'] }, { budget: { maxSpend: 0.0002 } }));
+    const r = await result(h);
+    expect(r.outcome).toBe('cancelled');
+    expect(r.status.cancelReason).toMatch(/spend cap reached/);
+    expect(r.status.jobs[0]!.state).toBe('cancelled');
+    expect(r.status.spend).toBeGreaterThanOrEqual(0.0002);
+    expect(await leftovers(id)).toEqual([]);
+  }, 60_000);
+});
