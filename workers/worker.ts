@@ -5,6 +5,7 @@ import { type BundleOptions, NativeConnection, Worker, bundleWorkflowCode, type 
 import type { DataConverter } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
+import { createInterruptionActivities } from '../activities/interruptions.js';
 import { createSweepActivities } from '../activities/sweep.js';
 import { dataConverterFromEnv } from '../src/temporal/codec.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
@@ -63,7 +64,7 @@ export async function createBurstWorker(o: WorkerOptions): Promise<{ worker: Wor
     namespace: o.connection.namespace,
     taskQueue: o.connection.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: { ...createActivities(o.registry), ...createSweepActivities(o.registry, client) },
+    activities: { ...createActivities(o.registry), ...createSweepActivities(o.registry, client), ...createInterruptionActivities() },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 200,
     // Graceful drain on SIGTERM: running activities get this long to finish before cancel.
     shutdownGraceTime: '20s',

@@ -40,3 +40,12 @@ export interface SlurmNodesStatus {
 /** SuspendProgram / ResumeFailProgram: these nodes may go. */
 export const releaseNodesSignal = defineSignal<[{ nodes: string[] }]>('releaseNodes');
 export const slurmNodesQuery = defineQuery<SlurmNodesStatus>('slurmNodes');
+
+export interface InterruptionQueueStatus {
+  queueUrl: string;
+  counts: { received: number; delivered: number; burstGone: number; notOurs: number; ignored: number };
+  /** The last deliveries, newest last. */
+  recent: Array<{ burstId: string; node: string; kind: string; instanceId: string }>;
+  stopping: boolean;
+}
+export const interruptionQueueStatusQuery = defineQuery<InterruptionQueueStatus>('interruptionQueue');

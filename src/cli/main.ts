@@ -5,6 +5,7 @@ import { registerBurst } from './commands/burst.js';
 import { registerCodec } from './commands/codec.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerInterruptions } from './commands/interruptions.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServer } from './commands/server.js';
 import { registerSlurm } from './commands/slurm.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerBurst(program);
   registerInspect(program);
+  registerInterruptions(program);
   registerConfigCommands(program);
   registerSchedule(program);
   registerWatch(program);

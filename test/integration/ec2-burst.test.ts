@@ -14,12 +14,13 @@ import {
   type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { unavailableOfferings } from '../../src/plugins/aws-ec2/offerings.js';
 import { placementGroupName } from '../../src/plugins/aws-ec2/placement.js';
 import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
-import { jobDoneUpdate, statusQuery } from '../../workflows/messages.js';
+import { interruptionQueueStatusQuery, jobDoneUpdate, statusQuery, stopWatchSignal } from '../../workflows/messages.js';
 import { address, cliAsync, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
 import { ec2Client, type Moto, startMoto } from '../support/moto.js';
 
@@ -275,4 +276,68 @@ describe('budget on aws-ec2 (moto)', () => {
     expect(r.status.spend).toBeGreaterThanOrEqual(0.0002);
     expect(await leftovers(id)).toEqual([]);
   }, 60_000);
+});
+
+describe('spot interruptions on aws-ec2 (moto SQS + EC2)', () => {
+  it('a spot warning on the SQS queue → the burst requeues the job of that node and replaces it on demand; no job lost', async () => {
+    const sqs = new SQSClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uid('fb-interruptions') }))).QueueUrl!;
+    const watcher = await c.workflow.start('interruptionQueueWorkflow', {
+      workflowId: uid('interruptions'),
+      taskQueue: TQ,
+      args: [{ queueUrl, region: 'us-east-1', endpoint: moto.endpoint, waitSeconds: 1 }],
+    });
+    const id = uid('ec2-spot');
+    const h = await start(c, TQ, id, ec2Input([job('a'), job('b')], { nodes: 2, capacityType: 'spot', interruptionQueueUrl: queueUrl }));
+    let s = await inPhase(h, 'run', 60_000);
+    expect(s.jobs.map((j) => [j.id, j.assigned])).toEqual([
+      ['a', ['node-0']],
+      ['b', ['node-1']],
+    ]);
+    const victim = (await instancesOf(id, ['running'])).find((i) => i.Tags?.some((t) => t.Key === 'fluxburst:node' && t.Value === 'node-1'))!;
+    expect(victim.InstanceLifecycle).toBe('spot');
+    // EC2 marks the spot request and reclaims the instance 2 s later; EventBridge puts the warning on the queue.
+    await moto.interrupt(victim.InstanceId!, 2);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify({
+          version: '0',
+          id: '1e5527d7-bb36-4607-3370-4164db56a40e',
+          'detail-type': 'EC2 Spot Instance Interruption Warning',
+          source: 'aws.ec2',
+          account: '123456789012',
+          time: new Date().toISOString(),
+          region: 'us-east-1',
+          resources: [`arn:aws:ec2:us-east-1a:instance/${victim.InstanceId}`],
+          detail: { 'instance-id': victim.InstanceId, 'instance-action': 'terminate' },
+        }),
+      }),
+    );
+    s = await waitFor(async () => {
+      const x = (await h.query(statusQuery)) as BurstStatus;
+      return x.jobs.find((j) => j.id === 'b')!.attempts === 2 && x.jobs.find((j) => j.id === 'b')!.state === 'running' ? x : undefined;
+    }, 60_000, 'job b requeued onto the replacement');
+    expect(s.interruptions).toEqual([expect.objectContaining({ node: 'node-1', kind: 'spot-interruption' })]);
+    expect(s.jobs.find((j) => j.id === 'b')!.assigned).toEqual(['node-1-r1']);
+    // The job on the untouched node kept running.
+    expect(s.jobs.find((j) => j.id === 'a')).toMatchObject({ state: 'running', attempts: 1, assigned: ['node-0'] });
+    const replacement = (await instancesOf(id, ['running'])).find((i) => i.Tags?.some((t) => t.Key === 'fluxburst:node' && t.Value === 'node-1-r1'))!;
+    expect(replacement.InstanceLifecycle).not.toBe('spot');
+    expect((await c.workflow.getHandle(watcher.workflowId).query(interruptionQueueStatusQuery)).counts).toMatchObject({ delivered: 1 });
+
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'b', exitCode: 0 }] });
+    const r = await result(h);
+    expect(r.outcome).toBe('completed');
+    expect(r.status.jobs.map((j) => [j.id, j.state])).toEqual([
+      ['a', 'completed'],
+      ['b', 'completed'],
+    ]);
+    expect(await leftovers(id)).toEqual([]);
+    expect(await instancesOf(id)).toHaveLength(3);
+    await c.workflow.getHandle(watcher.workflowId).signal(stopWatchSignal);
+    await c.workflow.getHandle(watcher.workflowId).result();
+    sqs.destroy();
+  });
 });
