@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PluginLoadError } from '../core/errors.js';
 import type { Plugin } from './contract.js';
 import { awsEc2Plugin } from './aws-ec2/index.js';
+import { kubernetesPlugin } from './kubernetes/index.js';
 import { localPlugin } from './local/plugin.js';
 
 /** npm's spelling of flux-burst's `fluxburst_<name>` discovery prefix. */
@@ -123,6 +124,7 @@ export async function loadRegistry(opts: { searchPaths?: string[] } = {}): Promi
   const reg = new PluginRegistry();
   reg.register(localPlugin);
   reg.register(awsEc2Plugin);
+  reg.register(kubernetesPlugin);
   for (const { pkg, dir } of findPluginPackages(opts.searchPaths ?? pluginSearchPaths())) {
     reg.register(await loadPluginPackage(pkg, dir), `package ${pkg}`);
   }

@@ -4,6 +4,7 @@ import ora from 'ora';
 import { SA_OWNER } from '../../core/search-attributes.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBursts } from '../../plan/prepare.js';
+import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
 import { InputError } from '../../core/errors.js';
 import { statusQuery } from '../../../workflows/messages.js';
 import { ownerSchema } from '../../config/schema.js';
@@ -15,6 +16,8 @@ interface BurstOpts extends CommonOpts {
   plugin?: string;
   wait?: boolean;
   owner?: string;
+  plan?: string;
+  dryRun?: boolean;
 }
 
 export function registerBurst(program: Command): void {
@@ -23,10 +26,13 @@ export function registerBurst(program: Command): void {
     .option('-p, --plugin <name>', 'use only this target (or the targets of this plugin)')
     .option('--owner <name>', 'owner tag (default: config owner or $USER)', zArg(ownerSchema, '--owner'))
     .option('-w, --wait', 'follow the bursts to the end, showing their phases')
+    .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format): instance types, count, spot/on-demand, placement over the target\'s params')
+    .option('--dry-run', 'print the bursts that would start (targets with their final params, nodes, estimate); start nothing')
     .option('--json', 'machine-readable output')
     .action(async (o: BurstOpts) => {
       const ctx = await prepare(o);
-      const prepared = await prepareBursts({ config: ctx.loaded.config, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin, owner: o.owner });
+      const config = o.plan ? applyExecutionPlanToConfig(ctx.loaded.config, ctx.registry, await readExecutionPlan(o.plan)) : ctx.loaded.config;
+      const prepared = await prepareBursts({ config, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin, owner: o.owner });
       if (prepared.selection.selected.length === 0) {
         const msg = `no burstable jobs (${prepared.selection.skipped.length} skipped); nothing started`;
         if (o.json) printJson({ bursts: [], reason: msg, skipped: prepared.selection.skipped });
@@ -36,6 +42,22 @@ export function registerBurst(program: Command): void {
       // A job nothing can take is a configuration problem: say why, start nothing.
       if (prepared.plan.unfit.length) {
         throw new InputError('plan', prepared.plan.unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
+      }
+      if (o.dryRun) {
+        const bursts = prepared.bursts.map((b) => {
+          // The planner sizes by the jobs; the workflow's plan step also honours params.nodes (a plan's instance_count), so ask the plugin as it will.
+          const first = b.chain[0]!;
+          const est = ctx.registry.get(first.plugin).estimate(b.jobs, first.params);
+          const e = 'unfit' in est ? { nodes: b.nodes, costPerHour: b.costPerHour, secondsToReady: b.secondsToReady } : est;
+          return { burstId: b.id, target: b.target, nodes: e.nodes, shape: b.shape, costPerHour: e.costPerHour, secondsToReady: e.secondsToReady, jobs: b.jobs.map((j) => j.id), chain: b.chain.map((c) => ({ name: c.name, plugin: c.plugin, params: c.params })), reason: b.reason };
+        });
+        if (o.json) return printJson({ dryRun: true, ...(o.plan ? { plan: o.plan } : {}), bursts });
+        for (const b of bursts) {
+          process.stdout.write(`dry run: would start burst ${b.burstId}: ${b.jobs.length} job(s) on ${b.target} (${b.nodes} × ${b.shape}, ~$${b.costPerHour.toFixed(2)}/h, ready in ~${b.secondsToReady.toFixed(0)}s)\n`);
+          for (const c of b.chain) process.stdout.write(`  target ${c.name} (${c.plugin}) params ${JSON.stringify(c.params)}\n`);
+        }
+        process.stdout.write(`dry run: ${bursts.length} burst(s), nothing started\n`);
+        return;
       }
       const client = await connectClient(ctx.conn);
       const started = [];

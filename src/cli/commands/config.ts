@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { configSchema } from '../../config/schema.js';
 import { prepareBursts } from '../../plan/prepare.js';
+import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
 import { InputError } from '../../core/errors.js';
 import type { SelectorSpec } from '../../core/types.js';
 import { makeSelector } from '../../select/selectors.js';
@@ -16,14 +17,18 @@ export function registerConfigCommands(program: Command): void {
     .option('-c, --config <file>', 'fluxburst config (YAML)')
     .option('-j, --jobs <file>', 'jobs file to check too')
     .option('-p, --plugin <name>', 'check as if only this target (or plugin) were configured')
+    .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format) to check against the config')
     .option('--json', 'machine-readable output')
-    .action(async (o: CommonOpts & { jobs?: string; plugin?: string }) => {
+    .action(async (o: CommonOpts & { jobs?: string; plugin?: string; plan?: string }) => {
       const ctx = await prepare(o);
-      const cfg = ctx.loaded.config;
+      let cfg = ctx.loaded.config;
+      const execPlan = o.plan ? await readExecutionPlan(o.plan) : undefined;
+      if (execPlan) cfg = applyExecutionPlanToConfig(cfg, ctx.registry, execPlan);
       const report: Record<string, unknown> = {
         config: ctx.loaded.path ?? '(defaults)',
         targets: (cfg.targets as Array<{ name?: string; plugin: string }>).map((t) => t.name ?? t.plugin),
         connection: { address: ctx.conn.address, namespace: ctx.conn.namespace, taskQueue: ctx.conn.taskQueue },
+        ...(execPlan ? { plan: execPlan.path } : {}),
       };
       if (cfg.select.kind === 'module') await makeSelector(cfg.select as SelectorSpec); // the module loads and exports a function
       if (o.jobs || cfg.jobs) {
@@ -42,10 +47,12 @@ export function registerConfigCommands(program: Command): void {
     .option('-j, --jobs <file>', 'jobs file (default: config jobs)')
     .option('-p, --plugin <name>', 'only this target (or plugin)')
     .option('--owner <name>', 'owner (part of each burst name)')
+    .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format) overriding the target\'s params')
     .option('--json', 'machine-readable output')
-    .action(async (o: CommonOpts & { jobs?: string; plugin?: string; owner?: string }) => {
+    .action(async (o: CommonOpts & { jobs?: string; plugin?: string; owner?: string; plan?: string }) => {
       const ctx = await prepare(o);
-      const p = await prepareBursts({ config: ctx.loaded.config, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin, owner: o.owner });
+      const config = o.plan ? applyExecutionPlanToConfig(ctx.loaded.config, ctx.registry, await readExecutionPlan(o.plan)) : ctx.loaded.config;
+      const p = await prepareBursts({ config, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin, owner: o.owner });
       const bursts = p.bursts.map((b) => ({ burstId: b.id, target: b.target, nodes: b.nodes, gangMin: b.gangMin, shape: b.shape, costPerHour: b.costPerHour, secondsToReady: b.secondsToReady, jobs: b.jobs.map((j) => j.id), chain: b.chain.map((c) => c.name), reason: b.reason }));
       if (o.json) {
         printJson({ bursts, unfit: p.plan.unfit, skipped: p.selection.skipped, totalCostPerHour: bursts.reduce((a, b) => a + b.costPerHour, 0) });

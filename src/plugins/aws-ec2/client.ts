@@ -10,6 +10,19 @@ import type { AwsEc2Params } from './params.js';
  */
 const clients = new Map<string, EC2Client>();
 
+type Ec2CallListener = (action: string) => void;
+const callListeners = new Set<Ec2CallListener>();
+
+/**
+ * Observe every EC2 call the plugin's clients send (the action name, e.g. "CreateFleet"), once per
+ * command, not per SDK retry: the API-call budget of a burst is measured with this (bench/ec2-calls.ts).
+ * Returns the unsubscribe function.
+ */
+export function onEc2Call(listener: Ec2CallListener): () => void {
+  callListeners.add(listener);
+  return () => void callListeners.delete(listener);
+}
+
 export function ec2Client(p: Pick<AwsEc2Params, 'region' | 'endpoint'>, credentials?: Record<string, string>): EC2Client {
   const id = credentials?.AWS_ACCESS_KEY_ID;
   const secret = credentials?.AWS_SECRET_ACCESS_KEY;
@@ -24,6 +37,20 @@ export function ec2Client(p: Pick<AwsEc2Params, 'region' | 'endpoint'>, credenti
       maxAttempts: Number(process.env.FLUXBURST_AWS_MAX_ATTEMPTS ?? 6),
       retryMode: 'adaptive',
     });
+    // Added once per client (clients are cached); a listener that throws must not fail the call.
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        for (const l of callListeners) {
+          try {
+            l(String(context.commandName ?? 'unknown').replace(/Command$/, ''));
+          } catch {
+            /* an observer only */
+          }
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'fluxburstCallCounter' },
+    );
     if (clients.size > 32) clients.clear();
     clients.set(key, c);
   }

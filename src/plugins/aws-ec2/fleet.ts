@@ -263,8 +263,14 @@ async function describeByIds(client: EC2Client, ids: string[]): Promise<Instance
     try {
       const out: Instance[] = [];
       for (let k = 0; k < ids.length; k += 500) {
-        const r = await client.send(new DescribeInstancesCommand({ InstanceIds: ids.slice(k, k + 500) }));
-        for (const res of r.Reservations ?? []) out.push(...(res.Instances ?? []));
+        // EC2 answers an InstanceIds request whole, but moto pages it (100 reservations, and a spot
+        // instance is a reservation of its own): without NextToken a big spot fleet came back short.
+        let NextToken: string | undefined;
+        do {
+          const r = await client.send(new DescribeInstancesCommand({ InstanceIds: ids.slice(k, k + 500), ...(NextToken ? { NextToken } : {}) }));
+          for (const res of r.Reservations ?? []) out.push(...(res.Instances ?? []));
+          NextToken = r.NextToken;
+        } while (NextToken);
       }
       return out;
     } catch (e) {
