@@ -3,27 +3,23 @@
 // Karpenter's AWS provider, one module per concern: params, client, errors, offerings (ICE
 // cache), launch-template, placement, fleet; this file wires them to the plugin contract.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribePlacementGroupsCommand, DescribeSpotInstanceRequestsCommand, type Instance, type SpotInstanceRequest } from '@aws-sdk/client-ec2';
-import { loadCatalog } from '../../catalog/catalog.js';
-import type { Catalog, InstanceType } from '../../catalog/types.js';
+import { DescribeLaunchTemplatesCommand, DescribePlacementGroupsCommand, DescribeSpotInstanceRequestsCommand, type Instance, type SpotInstanceRequest } from '@aws-sdk/client-ec2';
 import { CapacityError, NodeLostError, TransientError } from '../../core/errors.js';
-import type { BurstPlan, Estimate, Interruption, Job, ProvisionStep, ResourceRef } from '../../core/types.js';
-import { cheapestFit, fits, makeChooser, perNodeRequest, type NodeRequest } from '../../plan/fit.js';
-import { overrideOf } from '../../plan/overrides.js';
+import type { BurstPlan, Interruption, ProvisionStep, ResourceRef } from '../../core/types.js';
 import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
 import { ec2Client } from './client.js';
 import { destroyOwned } from './destroy.js';
 import { ec2, fromEc2, isNotFound } from './errors.js';
-import { burstFleets, burstInstances, deleteFleets, describeInstances, launchFleet, NOT_GONE_STATES, stepInstances, terminateInstances, type LaunchedInstance } from './fleet.js';
+import { burstFleets, burstInstances, deleteFleets, describeInstances, describeInstancesByIds, launchFleet, NOT_GONE_STATES, stepInstances, terminateInstances, type LaunchedInstance } from './fleet.js';
 import { unavailableOfferings } from './offerings.js';
 import { deleteLaunchTemplate, efaSupport, ensureLaunchTemplate, findLaunchTemplate, launchTemplateName } from './launch-template.js';
 import { AWS_EC2_DESCRIPTION, awsEc2Params, type AwsEc2Params } from './params.js';
 import { deletePlacementGroup, ensurePlacementGroup, placementGroupName } from './placement.js';
 import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_NODE, TAG_OWNER, tagFilters, tagOf } from './tags.js';
 
-export { awsEc2Params, type AwsEc2Params } from './params.js';
+import { burstType, estimate, fleetTypes, shapeOf } from './sizing.js';
 
-import { PROVIDER, archOf, burstRequest, burstType, catalogFor, estimate, fitOptions, fleetTypes, shapeOf } from './sizing.js';
+export { awsEc2Params, type AwsEc2Params } from './params.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resource refs
@@ -75,11 +71,7 @@ async function pollUntilRunning(ids: Map<string, string>, p: AwsEc2Params, ctx: 
   for (;;) {
     const states = new Map<string, string>();
     try {
-      const list = [...ids.keys()];
-      for (let i = 0; i < list.length; i += 500) {
-        const r = await client.send(new DescribeInstancesCommand({ InstanceIds: list.slice(i, i + 500) }));
-        for (const res of r.Reservations ?? []) for (const inst of res.Instances ?? []) states.set(inst.InstanceId!, inst.State?.Name ?? 'unknown');
-      }
+      for (const inst of await describeInstancesByIds(client, [...ids.keys()])) states.set(inst.InstanceId!, inst.State?.Name ?? 'unknown');
     } catch (e) {
       if (!isNotFound(e)) throw fromEc2(e, 'DescribeInstances (join)');
       // Eventual consistency right after launch: try again next round.
@@ -231,8 +223,7 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     // Any instance (spot or not) that is gone or going is lost too.
     let described: Instance[] = [];
     try {
-      const r = await client.send(new DescribeInstancesCommand({ InstanceIds: instances.map((i) => i.id) }));
-      described = (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+      described = await describeInstancesByIds(client, instances.map((i) => i.id));
     } catch (e) {
       if (!isNotFound(e)) throw fromEc2(e, 'DescribeInstances (interruptions)');
     }
