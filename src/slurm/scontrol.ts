@@ -27,3 +27,8 @@ export function markDown(conf: string, hostlist: string, reason: string): Promis
   const clean = reason.replace(/["\n]/g, ' ').slice(0, 200);
   return scontrol(conf, ['update', `nodename=${hostlist}`, 'state=down', `reason=fluxburst: ${clean}`]);
 }
+
+/** After a failed resume: DOWN → powered-down idle again (`idle~`), eligible for the next resume. */
+export function resetNodes(conf: string, hostlist: string): Promise<string> {
+  return scontrol(conf, ['update', `nodename=${hostlist}`, 'state=resume']);
+}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -47,6 +47,14 @@ afterAll(async () => {
   await w?.stop();
 });
 
+/** What a failed wait needs to be understood: the job, the nodes, our programs' logs, slurmctld's log. */
+function diagnose(id: string): void {
+  const out = [spawnSync('/usr/bin/scontrol', ['show', 'job', id], { env: { ...process.env, ...slurm.env }, encoding: 'utf8' }).stdout, slurm.sinfo(['-N', '-h', '-o', '%N|%T|%E'])];
+  for (const f of ['resume.log', 'resume-fail.log', 'suspend.log']) out.push(`${f}:\n${existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '(none)'}`);
+  out.push(slurm.log().split('\n').slice(-60).join('\n'));
+  process.stderr.write(`${out.join('\n')}\n`);
+}
+
 const jobState = (id: string) => {
   const jobs = (JSON.parse(slurm.squeue()) as { jobs: { job_id: number; job_state: string }[] }).jobs;
   return jobs.find((j) => String(j.job_id) === id)?.job_state;
@@ -77,7 +85,7 @@ const config = (params: string) =>
   writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmtest\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes}${params} }\ntemporal: { taskQueue: ${TQ} }\n`);
 const flags = () => ['--address', address(), '--config', join(dir, 'fb.yaml'), '--slurm-conf', slurm.conf];
 
-it('provisioning fails: the node goes DOWN with the cause at once and the job is requeued, not lost', async () => {
+it('provisioning fails: the node goes DOWN with the cause at once, the job is requeued, and runs once capacity works again', async () => {
   config(', fault: { step: provision }');
   const id = slurm.sbatch('#!/bin/sh\ntrue\n', 'cloud');
   const started = Date.now();
@@ -90,9 +98,22 @@ it('provisioning fails: the node goes DOWN with the cause at once and the job is
   expect(reason).toMatch(/^cloud\d\|down.*\|fluxburst: .*injected fault at provision/);
   expect(jobState(id)).toMatch(/PENDING|CONFIGURING/); // requeued, not lost
   expect(leftovers(nodes).processes).toEqual([]); // the failed attempt left nothing
-  spawnSync('/usr/bin/scancel', [id], { env: { ...process.env, ...slurm.env } });
+  // Capacity works again. At ResumeTimeout slurmctld calls ResumeFailProgram, which powers the
+  // node down (idle~); the requeued job, eligible again (slurmctld 22.05 holds a requeued job
+  // back ~120 s: EligibleTime = requeue + 2 min), resumes a node and runs.
   config('');
-}, 120_000);
+  try {
+    await waitFor(() => (jobState(id) === 'COMPLETED' ? true : undefined), 280_000, `requeued job ${id} completed`);
+  } finally {
+    if (jobState(id) !== 'COMPLETED') {
+      diagnose(id);
+      spawnSync('/usr/bin/scancel', [id], { env: { ...process.env, ...slurm.env } });
+    }
+  }
+  const log = readFileSync(join(dir, 'resume-fail.log'), 'utf8');
+  expect(log).toMatch(/powered down, ready for the next resume/);
+  await waitFor(() => (leftovers(nodes).processes.length === 0 ? true : undefined), 60_000, 'nodes torn down after SuspendTime');
+}, 400_000);
 
 it('resume twice for the same nodes makes one burst; suspend for nodes no burst holds succeeds', async () => {
   const first = await cliAsync(['slurm', 'resume', 'cloud2', ...flags()]);

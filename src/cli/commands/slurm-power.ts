@@ -5,7 +5,9 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { SA_NODES, SA_OWNER } from '../../core/search-attributes.js';
 import { allTargets, defaultOwner, narrowTargets } from '../../plan/prepare.js';
+import { applyExecutionPlan, planPathFrom, planTargetName, readExecutionPlan } from '../../plan/execution-plan.js';
 import { compressHostlist, expandHostlist } from '../../slurm/hostlist.js';
+import { resetNodes } from '../../slurm/scontrol.js';
 import { releaseNodesSignal } from '../../../workflows/messages.js';
 import { type CommonOpts, connectClient, prepare, withConnectionFlags } from '../common.js';
 
@@ -35,7 +37,7 @@ function slurmConf(o: { slurmConf?: string }): string {
   return resolve(conf);
 }
 
-type PowerOpts = CommonOpts & { slurmConf?: string; plugin?: string };
+type PowerOpts = CommonOpts & { slurmConf?: string; plugin?: string; plan?: string };
 
 /**
  * Slurm's power-saving programs. `resume` must return quickly (booting is the workflows' job,
@@ -47,6 +49,7 @@ export function registerSlurmPower(slurm: Command): void {
   withConnectionFlags(slurm.command('resume').argument('<hostlist>', 'nodes Slurm wants up').description('ResumeProgram: bring these nodes up, one burst per job group.'))
     .option('--slurm-conf <file>', 'slurm.conf of the cluster (default: $SLURM_CONF)')
     .option('-p, --plugin <name>', 'only this target (or plugin)')
+    .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format) over the target\'s params (default: $SLURM_FLUXBURST_PLAN)')
     .action(async (hostlist: string, o: PowerOpts) => {
       const conf = slurmConf(o);
       let file: ResumeFile | undefined;
@@ -55,7 +58,18 @@ export function registerSlurmPower(slurm: Command): void {
       const groups = resumeGroups(hostlist, file);
       const ctx = await prepare(o);
       const config = narrowTargets(ctx.loaded.config, ctx.registry, o.plugin);
-      const target = allTargets(config, ctx.registry)[0]!;
+      let target = allTargets(config, ctx.registry)[0]!;
+      const planPath = planPathFrom(o.plan);
+      if (planPath) {
+        const loaded = await readExecutionPlan(planPath);
+        const count = groups.reduce((a, g) => a + g.nodes.length, 0);
+        // Slurm, not the plan, decides how many nodes come up: a different count means the plan is for another job.
+        if (loaded.plan.instance_count !== undefined && loaded.plan.instance_count !== count) {
+          throw new InputError(`execution plan ${planPath}`, [{ path: `${planPath}: instance_count`, message: `${loaded.plan.instance_count}, but Slurm asked for ${count} node(s) (${hostlist})` }]);
+        }
+        const name = planTargetName(config, loaded);
+        target = applyExecutionPlan(allTargets(config, ctx.registry).find((x) => x.name === name)!, { path: planPath, plan: { ...loaded.plan, instance_count: undefined } }, ctx.registry);
+      }
       const owner = config.owner ?? defaultOwner();
       const client = await connectClient(ctx.conn);
       // Groups start concurrently (up to 64 at once, over one connection): ResumeProgram must return within a second
@@ -89,10 +103,10 @@ export function registerSlurmPower(slurm: Command): void {
     ['resume-fail', 'ResumeFailProgram: these nodes did not come up in time; tear down what was made.'],
   ] as const) {
     withConnectionFlags(slurm.command(name).argument('<hostlist>', 'nodes').description(what))
-      // Accepted so all three programs take the same flags; the bursts know their slurm.conf.
-      .option('--slurm-conf <file>', 'slurm.conf of the cluster (unused here)')
+      .option('--slurm-conf <file>', 'slurm.conf of the cluster (default: $SLURM_CONF); resume-fail uses it to power the nodes down again')
       .action(async (hostlist: string, o: PowerOpts) => {
       const nodes = expandHostlist(hostlist);
+      const conf = name === 'resume-fail' ? slurmConf(o) : undefined;
       const ctx = await prepare(o);
       const client = await connectClient(ctx.conn);
       const quoted = nodes.map((n) => `'${n}'`).join(', ');
@@ -102,6 +116,13 @@ export function registerSlurmPower(slurm: Command): void {
         released++;
       }
       process.stdout.write(`${name} ${hostlist}: ${released ? `released from ${released} burst(s)` : 'nothing holds these nodes'}\n`);
+      if (conf) {
+        // Like ParallelCluster resetting failed nodes: back to powered-down idle (`idle~`), so the
+        // requeued job resumes them again once capacity works, instead of the nodes staying DOWN
+        // until an admin steps in. The DOWN reason stays in slurmctld's log and the burst's history.
+        await resetNodes(conf, hostlist);
+        process.stdout.write(`${name} ${hostlist}: powered down, ready for the next resume\n`);
+      }
     });
   }
 }
