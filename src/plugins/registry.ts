@@ -5,6 +5,7 @@ import { PluginLoadError } from '../core/errors.js';
 import type { Plugin } from './contract.js';
 import { awsEc2Plugin } from './aws-ec2/index.js';
 import { kubernetesPlugin } from './kubernetes/index.js';
+import { gkePlugin } from './gke/index.js';
 import { localPlugin } from './local/plugin.js';
 
 /** npm's spelling of flux-burst's `fluxburst_<name>` discovery prefix. */
@@ -125,6 +126,7 @@ export async function loadRegistry(opts: { searchPaths?: string[] } = {}): Promi
   reg.register(localPlugin);
   reg.register(awsEc2Plugin);
   reg.register(kubernetesPlugin);
+  reg.register(gkePlugin);
   for (const { pkg, dir } of findPluginPackages(opts.searchPaths ?? pluginSearchPaths())) {
     reg.register(await loadPluginPackage(pkg, dir), `package ${pkg}`);
   }

@@ -13,7 +13,7 @@ const BAD = join(ROOT, 'test', 'fixtures', 'bad-plugins', 'node_modules');
 describe('plugin discovery: installed fluxburst-plugin-<name> packages', () => {
   it('finds and loads a real package, next to the built-ins', async () => {
     const reg = await loadRegistry({ searchPaths: [GOOD] });
-    expect(reg.names()).toEqual(['local', 'aws-ec2', 'echo']);
+    expect(reg.names()).toEqual(['local', 'aws-ec2', 'kubernetes', 'gke', 'echo']);
     expect(reg.list().find((p) => p.plugin.name === 'echo')!.origin).toBe('package fluxburst-plugin-echo');
   });
 
