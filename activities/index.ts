@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { readFileSync } from 'node:fs';
-import { FluxburstError, InputError } from '../src/core/errors.js';
-import type { BurstInput, BurstPlan, CredentialRef, Job, JobResult, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec, TargetChoice } from '../src/core/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FluxburstError } from '../src/core/errors.js';
+import type { BurstInput, BurstPlan, CredentialRef, Interruption, Job, JobResult, ProvisionStep, ResourceRef, SelectorSpec, SourceSpec, TargetChoice } from '../src/core/types.js';
 import { readSource } from '../src/jobs/sources.js';
 import { configSchema } from '../src/config/schema.js';
 import { planBursts } from '../src/plan/planner.js';
@@ -13,6 +13,9 @@ import { markDown } from '../src/slurm/scontrol.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type Selection, selectJobs } from '../src/select/selectors.js';
 import { parseOrThrow } from '../src/core/zod-issues.js';
+import { resolveCredentials } from '../src/plugins/credentials.js';
+
+export { resolveCredentials };
 
 export interface ScanResult {
   /** Every job id the source holds now (the watch forgets seen ids that left). */
@@ -32,25 +35,6 @@ export interface PluginCall extends BurstRef {
   params: Record<string, unknown>;
   /** References only ({env} / {file}); resolved here, on the worker. */
   credentials?: Record<string, CredentialRef>;
-}
-
-/** Read each credential from where it points; a missing one is a clear, non-retryable error. */
-export function resolveCredentials(refs: Record<string, CredentialRef> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(refs ?? {})) {
-    if ('env' in ref) {
-      const v = process.env[ref.env];
-      if (v === undefined) throw new InputError('credentials', [{ path: `credentials.${name}`, message: `environment variable ${ref.env} is not set on this worker` }]);
-      out[name] = v;
-    } else {
-      try {
-        out[name] = readFileSync(ref.file, 'utf8').trim();
-      } catch (e) {
-        throw new InputError('credentials', [{ path: `credentials.${name}`, message: `cannot read ${ref.file} on this worker: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-      }
-    }
-  }
-  return out;
 }
 
 /** Turn our errors into ApplicationFailures whose type is the error code. */
@@ -97,6 +81,10 @@ function pluginContext(ref: BurstRef & { credentials?: Record<string, Credential
     attempt: c.info.attempt,
     runAttempt,
     signal: c.cancellationSignal,
+    cancelledByBurst: () => {
+      const d = c.cancellationDetails;
+      return !d || d.cancelRequested || d.reset;
+    },
     heartbeat: (d) => c.heartbeat(d),
     log: { info: (m, meta) => c.log.info(m, meta), warn: (m, meta) => c.log.warn(m, meta) },
   };
@@ -158,6 +146,28 @@ export function createActivities(reg: PluginRegistry) {
       return guarded(async () => {
         const { p, params } = plugin(input);
         await p.join(input.resources, params, pluginContext(input), input.broker);
+      });
+    },
+
+    /**
+     * Ask the plugin for lost or reclaimed nodes every `pollSeconds`, heartbeating, and return as
+     * soon as one not in `known` shows up, or with nothing after `maxSeconds` (so each call stays
+     * short and the workflow passes fresh resources to the next).
+     */
+    async awaitInterruptions(input: PluginCall & { resources: ResourceRef[]; known: string[]; pollSeconds: number; maxSeconds: number }): Promise<Interruption[]> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        if (!p.interruptions) return [];
+        const ctx = pluginContext(input);
+        const known = new Set(input.known);
+        const until = Date.now() + input.maxSeconds * 1000;
+        for (;;) {
+          const found = (await p.interruptions(input.resources, params, ctx)).filter((n) => !known.has(n.node));
+          if (found.length) return found;
+          ctx.heartbeat({ polled: new Date().toISOString() });
+          if (Date.now() + input.pollSeconds * 1000 > until) return [];
+          await sleep(input.pollSeconds * 1000, undefined, { signal: ctx.signal });
+        }
       });
     },
 

@@ -9,20 +9,8 @@
 //   npm run build && npm run bench:ec2
 //
 // Env: BENCH_EC2_NODES (10,100,1000), BENCH_EC2_CAPACITY (on-demand,spot).
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeFleetsCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeLaunchTemplatesCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
+import { pathToFileURL } from 'node:url';
+import { DescribeFleetsCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Job, ResourceRef } from '../src/core/types.js';
 import type { PluginContext } from '../src/plugins/contract.js';
 import { onEc2Call } from '../src/plugins/aws-ec2/client.js';
@@ -30,7 +18,7 @@ import { NOT_GONE_STATES } from '../src/plugins/aws-ec2/fleet.js';
 import { unavailableOfferings } from '../src/plugins/aws-ec2/offerings.js';
 import { awsEc2Params, type AwsEc2Params } from '../src/plugins/aws-ec2/params.js';
 import { awsEc2Plugin } from '../src/plugins/aws-ec2/plugin.js';
-import { freePort } from '../src/temporal/ports.js';
+import { motoBase, startMoto } from './support/moto.js';
 
 const REGION = 'us-east-1';
 const CREDS = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
@@ -82,23 +70,8 @@ export interface MotoEnv {
   calls(): Promise<Record<string, number>>;
 }
 
-/** A VPC with two /20 subnets (room for 1,000 instances; a /24 would run out of addresses) and an AMI. */
-export async function motoBase(endpoint: string): Promise<Record<string, unknown>> {
-  const c = new EC2Client({ region: REGION, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  try {
-    const vpc = await c.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }));
-    const vpcId = vpc.Vpc!.VpcId!;
-    const s1 = await c.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.7.0.0/20', AvailabilityZone: `${REGION}a` }));
-    const s2 = await c.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.7.16.0/20', AvailabilityZone: `${REGION}b` }));
-    const sg = await c.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'fluxburst-bench', Description: 'bench' }));
-    const images = await c.send(new DescribeImagesCommand({}));
-    const imageId = images.Images?.find((i) => i.ImageId?.startsWith('ami-'))?.ImageId;
-    if (!imageId) throw new Error('moto lists no AMI');
-    return { region: REGION, endpoint, imageId, subnetIds: [s1.Subnet!.SubnetId!, s2.Subnet!.SubnetId!], securityGroupIds: [sg.GroupId!] };
-  } finally {
-    c.destroy();
-  }
-}
+// Shared with the chaos bench; re-exported for test/unit/aws-ec2-calls.test.ts.
+export { motoBase };
 
 function ctx(burstId: string): PluginContext {
   return {
@@ -213,45 +186,6 @@ export async function measureBurst(moto: MotoEnv, base: Record<string, unknown>,
 // ---------------------------------------------------------------------------------------------
 // The bench itself
 
-/** The repository root (where package.json is), from src or from dist. */
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json')) || !existsSync(join(d, 'test', 'moto', 'launcher.py'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('cannot find the repository root (package.json with test/moto/launcher.py)');
-    d = up;
-  }
-  return d;
-}
-
-/** test/moto/launcher.py (patched moto with the /_fluxburst/calls counter) on a free port. */
-async function startMoto(): Promise<MotoEnv & { stop(): void }> {
-  const root = repoRoot();
-  const python = join(root, '.tools', 'venv', 'bin', 'python');
-  if (!existsSync(python)) throw new Error(`${python} is missing (make test installs it)`);
-  const port = await freePort();
-  const child = spawn(python, [join(root, 'test', 'moto', 'launcher.py'), '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => (kill(), fail(new Error(`moto not READY after 60 s\n${stderr}`))), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(`READY ${port}\n`)) (clearTimeout(timer), ok());
-    });
-    child.once('exit', (code, sig) => (clearTimeout(timer), fail(new Error(`moto exited (${code ?? sig}) before READY\n${stderr}`))));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    calls: async () => (await (await fetch(`${endpoint}/_fluxburst/calls`)).json()) as Record<string, number>,
-    stop: () => child.kill('SIGTERM'),
-  };
-}
-
 const fmtActions = (r: Record<string, number>) =>
   Object.entries(r)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -275,7 +209,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    moto.stop();
+    await moto.stop();
   }
 
   const head = ['nodes', 'capacity', 'create/terminate', 'target', '', 'CreateTags', 'describe (prov/join/tear)', 'total', 'moto', 'left', 'wall s'];

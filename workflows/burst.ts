@@ -30,6 +30,7 @@ import type {
   Step,
 } from '../src/core/types.js';
 import { addJobsUpdate, cancelSignal, interruptionSignal, type JobDone, jobDoneUpdate, statusQuery } from './messages.js';
+import { burstMetrics } from './metrics.js';
 
 /** A created (or maybe-created) resource and how to undo it: the saga's compensation entry. */
 interface Undo {
@@ -67,6 +68,7 @@ function lostNode(e: unknown): string | undefined {
 export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   const burstId = workflowInfo().workflowId;
   const st: BurstStatus = { burstId, owner: input.owner, phase: 'pending', resources: [], jobs: [], interruptions: [], timeline: [] };
+  const metrics = burstMetrics(input);
   let spendFrom: number | undefined;
   let costPerHour = 0;
   const spendNow = () => (spendFrom === undefined ? 0 : Math.round(((Date.now() - spendFrom) / 3_600_000) * costPerHour * 10_000) / 10_000);
@@ -94,9 +96,17 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
+  // Each poll returns within a few minutes, so the next one sees the burst's current resources.
+  const watcher = proxyActivities<Activities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: Math.max(t.heartbeatSeconds, 2 * (t.interruptionPollSeconds ?? 15)) * 1000,
+    retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+  });
+
   const setPhase = (phase: Phase) => {
     st.phase = phase;
     st.timeline.push({ phase, at: Date.now() });
+    metrics.phase(st);
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
   };
 
@@ -123,6 +133,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
   // Plugins without `run`: the local scheduler runs the jobs and reports each one's end here.
   const reports = new Map<string, JobDone>();
   let runs = true;
+  let watches = false;
   setHandler(
     jobDoneUpdate,
     (d) => {
@@ -213,6 +224,8 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       plugin = choice.plugin;
       // Histories from before `runs` existed had only plugins that run jobs.
       runs = choice.runs !== false;
+      // Absent in histories from before polling existed: those bursts did not poll.
+      watches = choice.watches === true;
       params = choice.params;
       credentials = choice.credentials;
       st.plugin = choice.plugin;
@@ -368,6 +381,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
 
     const interrupt = async (n: Interruption) => {
       st.interruptions.push(n);
+      metrics.interruption(st, n.kind);
       if (!refs.has(n.node) || drained.has(n.node)) return;
       drained.add(n.node);
       const i = free.indexOf(n.node);
@@ -410,25 +424,61 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       release([ref.node!]);
     };
 
-    for (;;) {
-      if (runError !== undefined) {
-        for (const r of running.values()) r.scope.cancel();
-        throw runError;
-      }
-      while (interrupts.length) await interrupt(interrupts.shift()!);
-      for (const js of st.jobs) {
-        if (js.state !== 'pending') continue;
-        const job = jobsById.get(js.id)!;
-        if (job.nodes > refs.size) {
-          js.state = 'failed';
-          js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst`;
-          continue;
+    // Plugins that can tell lost or reclaimed nodes are asked in the background while jobs run.
+    let watching = true;
+    let pollScope: CancellationScope | undefined;
+    const pollSeconds = t.interruptionPollSeconds ?? 15;
+    if (watches) {
+      void (async () => {
+        while (watching) {
+          pollScope = new CancellationScope();
+          try {
+            const known = [...drained, ...interrupts.map((x) => x.node)];
+            const found = await pollScope.run(() => watcher.awaitInterruptions({ ...call(), resources: st.resources, known, pollSeconds, maxSeconds: 300 }));
+            for (const n of found) if (!drained.has(n.node) && !interrupts.some((x) => x.node === n.node)) interrupts.push(n);
+            if (found.length) wake++;
+          } catch (e) {
+            if (!watching) return;
+            if (!isCancellation(e)) {
+              log.warn('interruption poll failed; trying again', { error: messageOf(e) });
+              await sleep(pollSeconds * 1000);
+            }
+          }
         }
-        if (job.nodes <= free.length) startJob(js);
+      })().catch(() => undefined); // cancelled with the burst: nothing left to watch
+    }
+    try {
+      await schedule();
+    } finally {
+      watching = false;
+      pollScope?.cancel();
+    }
+
+    async function schedule(): Promise<void> {
+      for (;;) {
+        if (runError !== undefined) {
+          for (const r of running.values()) r.scope.cancel();
+          throw runError;
+        }
+        if (interrupts.length) {
+          while (interrupts.length) await interrupt(interrupts.shift()!);
+          // The poll in flight was given the old resources: start it again with the replacements.
+          pollScope?.cancel();
+        }
+        for (const js of st.jobs) {
+          if (js.state !== 'pending') continue;
+          const job = jobsById.get(js.id)!;
+          if (job.nodes > refs.size) {
+            js.state = 'failed';
+            js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst`;
+            continue;
+          }
+          if (job.nodes <= free.length) startJob(js);
+        }
+        if (running.size === 0 && !st.jobs.some((j) => j.state === 'pending')) return;
+        const seen = wake;
+        await condition(() => wake !== seen || interrupts.length > 0);
       }
-      if (running.size === 0 && !st.jobs.some((j) => j.state === 'pending')) return;
-      const seen = wake;
-      await condition(() => wake !== seen || interrupts.length > 0);
     }
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { FluxburstError, InputError } from '../core/errors.js';
 import { loadRegistry, type PluginRegistry } from '../plugins/registry.js';
-import { type ConnectionFlags, type ResolvedConnection, connectionOptions, resolveConnection } from '../temporal/connection.js';
+import { type ConnectionFlags, type ResolvedConnection, connectionOptions, describeConnectFailure, resolveConnection } from '../temporal/connection.js';
 import { dataConverterFromEnv } from '../temporal/codec.js';
 import { readServerInfo } from '../temporal/dev-server.js';
 import { stateDir } from '../temporal/paths.js';
@@ -14,15 +14,18 @@ export const EXIT = { ok: 0, failed: 1, input: 2, cancelled: 3 } as const;
 /** Flags every command that talks to Temporal takes (Temporal CLI names). */
 export function withConnectionFlags(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS'))
-    .addOption(new Option('-n, --namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
-    .addOption(new Option('--api-key <key>', 'API key (prefer TEMPORAL_API_KEY)'))
-    .addOption(new Option('--tls', 'use TLS with system CAs'))
-    .addOption(new Option('--tls-cert-path <file>', 'client certificate for mTLS'))
-    .addOption(new Option('--tls-key-path <file>', 'client key for mTLS'))
-    .addOption(new Option('--tls-ca-path <file>', 'CA that signed the server certificate'))
-    .addOption(new Option('--tls-server-name <name>', 'server name to verify'))
-    .addOption(new Option('--profile <name>', 'profile in the Temporal client config file'))
+    // TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE are read with the profile (envconfig), not by commander,
+    // so env beats the profile file the way Temporal's own tools order them.
+    .addOption(new Option('--address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS)'))
+    .addOption(new Option('-n, --namespace <ns>', 'Temporal namespace (env TEMPORAL_NAMESPACE)'))
+    .addOption(new Option('--api-key <key>', 'API key, sent as `authorization: Bearer` (prefer TEMPORAL_API_KEY or --api-key-env)'))
+    .addOption(new Option('--api-key-env <NAME>', 'environment variable holding the API key'))
+    .addOption(new Option('--tls', 'use TLS (system CAs unless --tls-ca-path); env TEMPORAL_TLS'))
+    .addOption(new Option('--tls-cert, --tls-cert-path <file>', 'client certificate (PEM) for mTLS; env TEMPORAL_TLS_CLIENT_CERT_PATH'))
+    .addOption(new Option('--tls-key, --tls-key-path <file>', 'client key (PEM) for mTLS; env TEMPORAL_TLS_CLIENT_KEY_PATH'))
+    .addOption(new Option('--tls-ca, --tls-ca-path <file>', 'CA that signed the server certificate; env TEMPORAL_TLS_SERVER_CA_CERT_PATH'))
+    .addOption(new Option('--tls-server-name <name>', 'server name to verify (SNI); env TEMPORAL_TLS_SERVER_NAME'))
+    .addOption(new Option('--profile <name>', 'profile in the Temporal client config file (TEMPORAL_CONFIG_FILE); env TEMPORAL_PROFILE'))
     .addOption(new Option('--task-queue <name>', 'task queue (default: fluxburst)'))
     .addOption(new Option('-c, --config <file>', 'fluxburst config (YAML)').env('FLUXBURST_CONFIG'));
 }
@@ -51,7 +54,7 @@ export async function connectClient(conn: ResolvedConnection): Promise<Client> {
   try {
     connection = await Connection.connect(connectionOptions(conn));
   } catch (e) {
-    throw new FluxburstError('ConnectFailed', `cannot reach Temporal at ${conn.address}: ${(e as Error).message}. Start one with \`fluxburst server\` or pass --address.`);
+    throw new FluxburstError('ConnectFailed', await describeConnectFailure(conn, e));
   }
   const dataConverter = dataConverterFromEnv();
   return new Client({ connection, namespace: conn.namespace, ...(dataConverter ? { dataConverter } : {}) });

@@ -32,6 +32,7 @@ export const timeoutsSection = z
     stepSeconds: duration(6 * 3600, 900, 'Longest one provision, join or teardown call may take.'),
     heartbeatSeconds: duration(600, 15, 'Heartbeat timeout of long calls: how soon work on a dead worker is retried elsewhere.'),
     jobSeconds: duration(30 * 86400, 86400, 'Longest one job may run.'),
+    interruptionPollSeconds: duration(3600, 15, "How often a running burst asks its plugin for lost or reclaimed nodes (spot notices also arrive at once through `fluxburst interruptions`)."),
   })
   .prefault({});
 

@@ -152,6 +152,8 @@ export interface BurstTimeouts {
   heartbeatSeconds: number;
   /** Longest a job may run before it is failed. */
   jobSeconds: number;
+  /** How often a running burst polls its plugin for interruptions (plugins that have `interruptions`). */
+  interruptionPollSeconds?: number;
 }
 
 export interface BurstInput {

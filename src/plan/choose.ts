@@ -13,6 +13,8 @@ export interface Choice {
   reason: string;
   /** Whether the plugin runs jobs itself; otherwise the local scheduler runs them on the nodes. */
   runs: boolean;
+  /** Whether the plugin can report lost or reclaimed nodes (`interruptions`); the burst polls it. */
+  watches: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: Plu
       continue;
     }
     const reason = skipped.length ? `${c.name}: first in the chain that fits (skipped ${skipped.join('; ')})` : `${c.name}: first in the chain`;
-    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason, runs: typeof plugin.run === 'function' };
+    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason, runs: typeof plugin.run === 'function', watches: typeof plugin.interruptions === 'function' };
     if (c.credentials) out.credentials = c.credentials;
     return out;
   }

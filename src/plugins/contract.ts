@@ -17,8 +17,18 @@ export interface PluginContext {
    * at call time. Only their references travel through Temporal; the values never do.
    */
   credentials: Record<string, string>;
-  /** Aborted when the burst cancels this call. */
+  /**
+   * Aborted when this call should stop: the burst cancelled it, or Temporal gave up on this
+   * attempt (heartbeats lost, e.g. across a server restart) or the worker is draining. Only in the
+   * first case is the work itself unwanted; see `cancelledByBurst`.
+   */
   signal: AbortSignal;
+  /**
+   * After `signal` aborted: true when the burst cancelled the call (kill what it started), false
+   * when only this attempt ends and the next attempt re-attaches to the same work (leave it
+   * running). Absent means true.
+   */
+  cancelledByBurst?(): boolean;
   /** Report progress; also how a long call proves it is alive. */
   heartbeat(details?: unknown): void;
   log: { info(msg: string, meta?: Record<string, unknown>): void; warn(msg: string, meta?: Record<string, unknown>): void };
@@ -54,6 +64,11 @@ export interface Plugin<P = any> {
    * only: the planner answers once per such profile, not once per job.
    */
   shape?(job: Job, params: P): { shape: string; costPerNodeHour: number } | { unfit: string };
+  /**
+   * For `--dry-run`: ask the provider whether the launch would be allowed (EC2's DryRun), with no
+   * side effects. Each check names the call and the provider's answer.
+   */
+  preflight?(jobs: Job[], params: P, ctx: PluginContext): Promise<Array<{ call: string; ok: boolean; code: string; message?: string }>>;
   /** Size the burst and list its provision steps, in creation order. No side effects. */
   plan(jobs: Job[], params: P, ctx: PluginContext): Promise<BurstPlan>;
   /** Create one step's resource, or return the one an earlier try made. */

@@ -55,14 +55,15 @@ it('validate --plan refuses plan fields the target plugin cannot take', () => {
 });
 
 it('burst --plan --dry-run prints the overridden target and starts no workflow', async () => {
-  const text = cli(['burst', '--config', config, '--plan', plan, '--dry-run', '--owner', owner, '--address', address()], {}, dir);
+  // --no-preflight: the target's AMI and subnets are made up and there is no EC2 here (test/integration/ec2-burst.test.ts runs the DryRun checks on moto).
+  const text = cli(['burst', '--config', config, '--plan', plan, '--dry-run', '--no-preflight', '--owner', owner, '--address', address()], {}, dir);
   expect(text.stderr).toBe('');
   expect(text.code).toBe(0);
   expect(text.stdout).toMatch(/dry run: would start burst xplan-2n-[0-9a-f]{8}: 1 job\(s\) on aws \(4 × c5n\.18xlarge, ~\$[\d.]+\/h/);
   expect(text.stdout).toContain('"instanceTypes":["c5n.18xlarge","c6i.32xlarge"]');
   expect(text.stdout).toContain('dry run: 1 burst(s), nothing started');
 
-  const r = cli(['burst', '--json', '--config', config, '--plan', plan, '--dry-run', '--owner', owner, '--address', address()], {}, dir);
+  const r = cli(['burst', '--json', '--config', config, '--plan', plan, '--dry-run', '--no-preflight', '--owner', owner, '--address', address()], {}, dir);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout) as { dryRun: boolean; bursts: Array<{ burstId: string; target: string; nodes: number; chain: Array<{ name: string; params: Record<string, unknown> }> }> };
   expect(out.dryRun).toBe(true);

@@ -15,6 +15,9 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { unavailableOfferings } from '../../src/plugins/aws-ec2/offerings.js';
@@ -339,5 +342,56 @@ describe('spot interruptions on aws-ec2 (moto SQS + EC2)', () => {
     await c.workflow.getHandle(watcher.workflowId).signal(stopWatchSignal);
     await c.workflow.getHandle(watcher.workflowId).result();
     sqs.destroy();
+  });
+});
+
+describe('lost nodes found by polling the plugin (no queue)', () => {
+  it('a reclaimed spot instance is found by the burst itself: its job is requeued onto an on-demand replacement', async () => {
+    const id = uid('ec2-poll');
+    const h = await start(c, TQ, id, ec2Input([job('a'), job('b')], { nodes: 2, capacityType: 'spot' }, { timeouts: { stepSeconds: 60, heartbeatSeconds: 3, jobSeconds: 120, interruptionPollSeconds: 0.5 } }));
+    await inPhase(h, 'run', 60_000);
+    const victim = (await instancesOf(id, ['running'])).find((i) => i.Tags?.some((t) => t.Key === 'fluxburst:node' && t.Value === 'node-0'))!;
+    await moto.interrupt(victim.InstanceId!, 1);
+    const s = await waitFor(async () => {
+      const x = (await h.query(statusQuery)) as BurstStatus;
+      const a = x.jobs.find((j) => j.id === 'a')!;
+      return a.attempts === 2 && a.state === 'running' ? x : undefined;
+    }, 60_000, 'job a requeued onto the replacement');
+    expect(s.interruptions).toEqual([expect.objectContaining({ node: 'node-0' })]);
+    expect(s.interruptions[0]!.reason).toMatch(/marked-for-termination|terminated|shutting-down/);
+    expect(s.jobs.find((j) => j.id === 'a')!.assigned).toEqual(['node-0-r1']);
+    expect(s.jobs.find((j) => j.id === 'b')).toMatchObject({ state: 'running', attempts: 1 });
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'b', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+    expect(await leftovers(id)).toEqual([]);
+    expect(await instancesOf(id)).toHaveLength(3);
+  });
+});
+
+describe('burst --dry-run on aws-ec2 (EC2 DryRun on moto)', () => {
+  it('prints the plan and what EC2 would allow; a refused permission exits 1 naming the EC2 code; nothing is launched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-ec2-dry-'));
+    writeFileSync(join(dir, 'jobs.yaml'), '- { id: a, nodes: 2, command: [hostname], burstable: true }\n');
+    writeFileSync(join(dir, 'fb.yaml'), `name: dry\njobs: jobs.yaml\ntargets:\n  - plugin: aws-ec2\n    params: ${JSON.stringify({ ...base, capacityType: 'on-demand' })}\n`);
+    const before = (await moto.calls()).RunInstances ?? 0;
+    const ok = await cliAsync(['burst', '--dry-run', '--config', join(dir, 'fb.yaml'), '--address', address()]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/would start burst dry-2n-\w+: 1 job\(s\) on aws-ec2 \(2 × c5\.large/);
+    expect(ok.stdout).toMatch(/preflight CreateLaunchTemplate: would succeed/);
+    expect(ok.stdout).toMatch(/preflight RunInstances c5\.large in subnet-\w+: would succeed/);
+
+    await moto.fault({ action: 'RunInstances', errorCode: 'UnauthorizedOperation', after: false, times: 5 });
+    const refused = await cliAsync(['burst', '--dry-run', '--config', join(dir, 'fb.yaml'), '--address', address()]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/preflight RunInstances .*refused: UnauthorizedOperation/);
+    expect(refused.stderr).toMatch(/dry run: the provider refused RunInstances .*\(UnauthorizedOperation\)/);
+    // DryRun checks only: EC2 was asked, nothing was launched, no burst started.
+    expect((await moto.calls()).RunInstances).toBeGreaterThan(before);
+    const live = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fluxburst:owner', Values: ['*'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }));
+    expect((live.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.Tags?.some((t) => t.Key === TAG_BURST && t.Value.startsWith('dry-')))).toEqual([]);
+    const lts = await ec2.send(new DescribeLaunchTemplatesCommand({}));
+    expect((lts.LaunchTemplates ?? []).filter((t) => t.LaunchTemplateName?.includes('dry-'))).toEqual([]);
   });
 });

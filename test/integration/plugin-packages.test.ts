@@ -102,6 +102,6 @@ describe('a burst through a third-party plugin', () => {
     const h = await start(c, TQ, uid('cred'), inp);
     const err = await h.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toMatch(/failed at provision: invalid credentials:\s+- credentials\.TOKEN: environment variable FB_TEST_UNSET is not set on this worker/);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/failed at provision: invalid credentials:\s+- credentials\.TOKEN: environment variable FB_TEST_UNSET is not set on this host/);
   });
 });

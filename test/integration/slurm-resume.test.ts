@@ -124,6 +124,12 @@ it('resume twice for the same nodes makes one burst; suspend for nodes no burst 
   const c = await client();
   const h = c.workflow.getHandle(`slurm-${name}-cloud2`);
   await waitFor(async () => ((await h.describe()).status.name === 'RUNNING' ? true : undefined), 30_000, 'resume workflow running');
+  // Another cluster (another config) has a `cloud2` too: its SuspendProgram must not touch ours.
+  const other = join(dir, 'other.yaml');
+  writeFileSync(other, `name: other${name}\nowner: slurmtest\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes} }\ntemporal: { taskQueue: ${TQ} }\n`);
+  const foreign = await cliAsync(['slurm', 'suspend', 'cloud2', '--address', address(), '--config', other, '--slurm-conf', slurm.conf]);
+  expect(foreign.stdout).toBe('suspend cloud2: nothing holds these nodes\n');
+  expect((await h.describe()).status.name).toBe('RUNNING');
   const s1 = await cliAsync(['slurm', 'suspend', 'cloud2', ...flags()]);
   expect(s1.stdout).toBe('suspend cloud2: released from 1 burst(s)\n');
   await h.result();

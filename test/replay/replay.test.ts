@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions } from '../../workers/worker.js';
 import { ROOT } from '../support/harness.js';
 
-// Histories of real bursts (scripts/record-histories.ts), replayed against today's workflow code:
+// Histories of real bursts and a watch loop (scripts/record-histories.ts), replayed against today's workflow code:
 // a change that would break a running burst on upgrade fails here first.
 const dir = join(ROOT, 'test', 'replay', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -27,7 +27,7 @@ afterAll(() => rmSync(mutant, { recursive: true, force: true }));
 
 describe('recorded histories replay on the current workflow code', () => {
   it('has the recorded paths', () => {
-    expect(files.sort()).toEqual(['cancelled.json', 'completed.json', 'fault-provision.json', 'interrupted.json']);
+    expect(files.sort()).toEqual(['cancelled.json', 'completed.json', 'fault-provision.json', 'interrupted.json', 'watch.json']);
   });
   for (const f of files) {
     it(f, async () => {

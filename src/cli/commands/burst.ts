@@ -5,7 +5,10 @@ import { SA_OWNER } from '../../core/search-attributes.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBursts } from '../../plan/prepare.js';
 import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
-import { InputError } from '../../core/errors.js';
+import { FluxburstError, InputError } from '../../core/errors.js';
+import type { CredentialRef } from '../../core/types.js';
+import type { PluginContext } from '../../plugins/contract.js';
+import { resolveCredentials } from '../../plugins/credentials.js';
 import { statusQuery } from '../../../workflows/messages.js';
 import { ownerSchema } from '../../config/schema.js';
 import { type CommonOpts, EXIT, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags, zArg } from '../common.js';
@@ -18,6 +21,7 @@ interface BurstOpts extends CommonOpts {
   owner?: string;
   plan?: string;
   dryRun?: boolean;
+  preflight?: boolean;
 }
 
 export function registerBurst(program: Command): void {
@@ -27,7 +31,8 @@ export function registerBurst(program: Command): void {
     .option('--owner <name>', 'owner tag (default: config owner or $USER)', zArg(ownerSchema, '--owner'))
     .option('-w, --wait', 'follow the bursts to the end, showing their phases')
     .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format): instance types, count, spot/on-demand, placement over the target\'s params')
-    .option('--dry-run', 'print the bursts that would start (targets with their final params, nodes, estimate); start nothing')
+    .option('--dry-run', 'print the bursts that would start (targets with their final params, nodes, estimate) and ask the provider whether it would allow the launch (EC2 DryRun); start nothing')
+    .option('--no-preflight', 'with --dry-run: do not ask the provider (offline; the plan only)')
     .option('--json', 'machine-readable output')
     .action(async (o: BurstOpts) => {
       const ctx = await prepare(o);
@@ -51,12 +56,27 @@ export function registerBurst(program: Command): void {
           const e = 'unfit' in est ? { nodes: b.nodes, costPerHour: b.costPerHour, secondsToReady: b.secondsToReady } : est;
           return { burstId: b.id, target: b.target, nodes: e.nodes, shape: b.shape, costPerHour: e.costPerHour, secondsToReady: e.secondsToReady, jobs: b.jobs.map((j) => j.id), chain: b.chain.map((c) => ({ name: c.name, plugin: c.plugin, params: c.params })), reason: b.reason };
         });
-        if (o.json) return printJson({ dryRun: true, ...(o.plan ? { plan: o.plan } : {}), bursts });
-        for (const b of bursts) {
-          process.stdout.write(`dry run: would start burst ${b.burstId}: ${b.jobs.length} job(s) on ${b.target} (${b.nodes} × ${b.shape}, ~$${b.costPerHour.toFixed(2)}/h, ready in ~${b.secondsToReady.toFixed(0)}s)\n`);
-          for (const c of b.chain) process.stdout.write(`  target ${c.name} (${c.plugin}) params ${JSON.stringify(c.params)}\n`);
+        // Where the provider can check the launch itself (EC2 DryRun), ask it: a missing permission or a
+        // wrong image shows now, not at provision.
+        const checks = await Promise.all(
+          prepared.bursts.map(async (b) => {
+            const first = b.chain[0]!;
+            const plugin = ctx.registry.get(first.plugin);
+            if (!plugin.preflight || o.preflight === false) return [];
+            return plugin.preflight(b.jobs, first.params, cliPluginContext(b.id, prepared.owner, first.credentials));
+          }),
+        );
+        const refused = checks.flat().filter((c) => !c.ok);
+        if (o.json) printJson({ dryRun: true, ...(o.plan ? { plan: o.plan } : {}), bursts: bursts.map((b, i) => ({ ...b, preflight: checks[i] })) });
+        else {
+          bursts.forEach((b, i) => {
+            process.stdout.write(`dry run: would start burst ${b.burstId}: ${b.jobs.length} job(s) on ${b.target} (${b.nodes} × ${b.shape}, ~$${b.costPerHour.toFixed(2)}/h, ready in ~${b.secondsToReady.toFixed(0)}s)\n`);
+            for (const c of b.chain) process.stdout.write(`  target ${c.name} (${c.plugin}) params ${JSON.stringify(c.params)}\n`);
+            for (const c of checks[i]!) process.stdout.write(`  preflight ${c.call}: ${c.ok ? 'would succeed' : `refused: ${c.code}${c.message ? ` (${c.message})` : ''}`}\n`);
+          });
+          process.stdout.write(`dry run: ${bursts.length} burst(s), nothing started\n`);
         }
-        process.stdout.write(`dry run: ${bursts.length} burst(s), nothing started\n`);
+        if (refused.length) throw new FluxburstError(refused[0]!.code, `dry run: the provider refused ${refused.map((c) => `${c.call} (${c.code})`).join(', ')}`);
         return;
       }
       const client = await connectClient(ctx.conn);
@@ -158,4 +178,17 @@ function phaseLine(s: BurstStatus): string {
   if (s.resources.length) parts.push(`${s.resources.length} node(s)`);
   if (s.jobs.length) parts.push(`jobs ${done}/${s.jobs.length} done`);
   return parts.join(' · ');
+}
+
+/** A plugin context for calls the CLI makes itself (dry-run checks): credentials are read here. */
+function cliPluginContext(burstId: string, owner: string, credentials?: Record<string, CredentialRef>): PluginContext {
+  return {
+    burstId,
+    owner,
+    attempt: 1,
+    credentials: resolveCredentials(credentials),
+    signal: new AbortController().signal,
+    heartbeat: () => undefined,
+    log: { info: () => undefined, warn: (m, meta) => process.stderr.write(`warning: ${m}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`) },
+  };
 }

@@ -111,7 +111,11 @@ export function registerSlurmPower(slurm: Command): void {
       const client = await connectClient(ctx.conn);
       const quoted = nodes.map((n) => `'${n}'`).join(', ');
       let released = 0;
+      // Node names repeat across clusters (every cluster has a `cloud1`): only this config's bursts
+      // (ids `slurm-<name>-…`, as resume names them) are this cluster's.
+      const ours = `slurm-${ctx.loaded.config.name}-`;
       for await (const w of client.workflow.list({ query: `WorkflowType = 'slurmNodesWorkflow' AND ExecutionStatus = 'Running' AND FluxburstNodes IN (${quoted})` })) {
+        if (!w.workflowId.startsWith(ours)) continue;
         await client.workflow.getHandle(w.workflowId).signal(releaseNodesSignal, { nodes });
         released++;
       }

@@ -15,6 +15,7 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
   params: awsEc2Params,
   estimate,
   shape: shapeOf,
+  preflight: async (...a) => (await load()).preflight!(...a),
   plan: async (...a) => (await load()).plan(...a),
   provision: async (...a) => (await load()).provision(...a),
   join: async (...a) => (await load()).join(...a),

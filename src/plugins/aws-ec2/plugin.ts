@@ -14,6 +14,7 @@ import { burstFleets, burstInstances, deleteFleets, describeInstances, describeI
 import { unavailableOfferings } from './offerings.js';
 import { deleteLaunchTemplate, efaSupport, ensureLaunchTemplate, findLaunchTemplate, launchTemplateName } from './launch-template.js';
 import { AWS_EC2_DESCRIPTION, awsEc2Params, type AwsEc2Params } from './params.js';
+import { preflight } from './preflight.js';
 import { deletePlacementGroup, ensurePlacementGroup, placementGroupName } from './placement.js';
 import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_NODE, TAG_OWNER, tagFilters, tagOf } from './tags.js';
 
@@ -107,6 +108,8 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
   estimate,
 
   shape: shapeOf,
+
+  preflight: (jobs, p, ctx) => preflight(ec2Client(p, ctx.credentials), jobs, p, ctx.burstId, ctx.owner),
 
   async plan(jobs, p) {
     const biggest = Math.max(1, ...jobs.map((j) => j.nodes));

@@ -307,7 +307,11 @@ export const localPlugin = definePlugin<LocalParams>({
     const ranks = Array.from({ length: Math.max(1, job.tasks) }, (_, rank) => ({ rank, node: nodes[rank % nodes.length]! }));
     const portOf = (r: ResourceRef) => Number(r.data?.port);
     const onAbort = () => {
-      // Best effort: the burst cancelled this job (cancel or interruption); stop its tasks.
+      // Only when the burst cancelled this job (cancel or interruption). Temporal also aborts an
+      // attempt it has given up on (heartbeats lost while the server restarted: NOT_FOUND or
+      // TIMED_OUT) or that a draining worker drops; the next attempt re-attaches to the same tasks
+      // by runKey, so killing them here would fail a job that is running fine (exit 137).
+      if (ctx.cancelledByBurst && !ctx.cancelledByBurst()) return;
       for (const { rank, node } of ranks) void call(portOf(node), 'DELETE', `/tasks/${runKey}.${rank}`).catch(() => undefined);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
