@@ -24,7 +24,7 @@ interface Service {
   ports?: (string | number | { target?: number | string; published?: number | string; host_ip?: string })[];
   healthcheck?: { test?: string | string[]; disable?: boolean };
   volumes?: (string | { type?: string; source?: string; target?: string })[];
-  deploy?: { replicas?: number };
+  deploy?: { replicas?: number | string };
   container_name?: string;
   restart?: string;
   stop_grace_period?: string;
@@ -81,6 +81,29 @@ function portsOf(s: Service): PortMapping[] {
     const host = parts.length ? Number(parts.pop()) : undefined;
     return host === undefined ? { container } : { host, container };
   });
+}
+
+/**
+ * Compose's interpolation of one value: `${VAR}`, `${VAR:-default}` (unset or empty → default),
+ * `${VAR-default}` (unset → default), `$$` → `$`. What `docker compose` does before it reads a field.
+ */
+function interpolate(v: string, env: Record<string, string | undefined>): string {
+  return v.replace(/\$\$|\$\{(\w+)(?:(:?-)([^}]*))?\}/g, (m, name: string | undefined, op: string | undefined, dflt: string | undefined) => {
+    if (m === '$$') return '$';
+    const val = env[name!];
+    if (op === ':-') return val ? val : (dflt ?? '');
+    if (op === '-') return val ?? dflt ?? '';
+    return val ?? '';
+  });
+}
+
+/** A service's replica count as compose would run it with this environment. */
+function replicas(s: Service, env: Record<string, string | undefined> = {}): number {
+  const r = s.deploy?.replicas;
+  if (r === undefined) return 1;
+  const n = Number(typeof r === 'string' ? interpolate(r, env) : r);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`deploy.replicas ${JSON.stringify(r)} is not a count`);
+  return n;
 }
 
 const asText = (v: string | string[] | undefined): string => (Array.isArray(v) ? v.join(' ') : (v ?? ''));
@@ -318,7 +341,8 @@ describe('docker-compose.yml', () => {
         if (other) clashes.push(`host port ${p.host}: ${other} and ${n}`);
         seen.set(p.host, n);
       }
-      if ((s.deploy?.replicas ?? 1) > 1) {
+      // Scaled by env (FLUXBURST_WORKERS) or fixed: either way it may run more than one.
+      if (replicas(s) > 1 || typeof s.deploy?.replicas === 'string') {
         expect(portsOf(s).filter((p) => p.host !== undefined), `${n} has replicas, so no fixed host ports`).toEqual([]);
         expect(s.container_name, `${n} has replicas, so no container_name`).toBeUndefined();
       }
@@ -379,7 +403,7 @@ describe('docker-compose.yml', () => {
     expect(dependsOf(svc(init))[temporalName!]).toBe('service_healthy');
     expect(dependsOf(svc(worker))[init]).toBe('service_completed_successfully');
     expect([undefined, 'no']).toContain(svc(init).restart);
-    expect(svc(init).deploy?.replicas ?? 1).toBe(1);
+    expect(replicas(svc(init))).toBe(1);
   });
 
   it('shell text escapes `$` as `$$`, so compose does not interpolate it away', () => {
@@ -399,6 +423,15 @@ describe('docker-compose.yml', () => {
       if (!img.includes('@sha256:') && (!tag || tag === 'latest')) bad.push(`${n}: ${img || '(no image)'}`);
     }
     expect(bad).toEqual([]);
+  });
+
+  it('runs FLUXBURST_WORKERS workers (default 2) through deploy.replicas', () => {
+    const r = svc(worker).deploy?.replicas;
+    expect(r, 'deploy.replicas interpolates FLUXBURST_WORKERS').toMatch(/^\$\{FLUXBURST_WORKERS(:-\d+)?\}$/);
+    expect(replicas(svc(worker), {}), 'unset: several workers, so a drained one has company').toBe(2);
+    expect(replicas(svc(worker), { FLUXBURST_WORKERS: '' })).toBe(2);
+    expect(replicas(svc(worker), { FLUXBURST_WORKERS: '5' })).toBe(5);
+    expect(replicas(svc(worker), { FLUXBURST_WORKERS: '1' })).toBe(1);
   });
 
   it('the worker is stopped gently enough to drain (stop_grace_period > the worker shutdownGraceTime)', () => {
@@ -515,9 +548,9 @@ describe('Dockerfile', () => {
       .map(copyParts)
       .flatMap((c) => c.sources.map((s) => posix.basename(s)));
     for (const need of ['package.json', 'node_modules', 'dist', 'bin']) expect(dests, need).toContain(need);
-    // bin/fluxburst.js imports the compiled CLI from dist/; its source must exist.
     const bin = readFileSync(join(root, 'bin/fluxburst.js'), 'utf8');
-    const target = /from '\.\.\/dist\/([^']+)\.js'/.exec(bin)?.[1];
+    // A static import, or a dynamic one (bin/ sets process env before the CLI's modules load).
+    const target = /(?:from\s+|import\s*\(\s*)'\.\.\/dist\/([^']+)\.js'/.exec(bin)?.[1];
     expect(target).toBeTruthy();
     expect(existsSync(join(root, `${target}.ts`)), `${target}.ts`).toBe(true);
   });
