@@ -322,6 +322,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
     const running = new Map<string, { scope: CancellationScope; requeue: boolean }>();
     const drained = new Set<string>();
     let replacements = 0;
+    const replacementErrors: string[] = [];
     let runError: unknown;
 
     const release = (names: string[]) => {
@@ -418,10 +419,19 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
         node: `${n.node.replace(/-r\d+$/, '')}-r${replacements}`,
         replaces: { node: n.node, kind: n.kind },
       };
-      const ref = await provisionOne(s);
-      await steps.joinNodes({ ...call(), resources: [ref] });
-      refs.set(ref.node!, ref);
-      release([ref.node!]);
+      try {
+        const ref = await provisionOne(s);
+        await steps.joinNodes({ ...call(), resources: [ref] });
+        refs.set(ref.node!, ref);
+        release([ref.node!]);
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        // No replacement (no capacity, or the plugin cannot add one node): the burst goes on with
+        // the nodes it has; jobs that no longer fit fail with that reason. Whatever the attempt
+        // made is still in the undo list.
+        log.warn('replacement node failed; continuing with fewer nodes', { node: s.node, error: messageOf(e) });
+        replacementErrors.push(`${s.node}: ${messageOf(e)}`);
+      }
     };
 
     // Plugins that can tell lost or reclaimed nodes are asked in the background while jobs run.
@@ -470,7 +480,7 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
           const job = jobsById.get(js.id)!;
           if (job.nodes > refs.size) {
             js.state = 'failed';
-            js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst`;
+            js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst${replacementErrors.length ? ` (no replacement: ${replacementErrors.join('; ')})` : ''}`;
             continue;
           }
           if (job.nodes <= free.length) startJob(js);

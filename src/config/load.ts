@@ -22,6 +22,7 @@ export function parseConfig(text: string, origin: string, reg: PluginRegistry, b
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(origin, [{ path: '', message: 'expected a mapping at the top level' }]);
   const config = parseOrThrow(configSchema(reg), raw, origin);
   if (config.jobs && !isAbsolute(config.jobs)) config.jobs = resolve(baseDir, config.jobs);
+  if (config.slurm?.conf && !isAbsolute(config.slurm.conf)) config.slurm.conf = resolve(baseDir, config.slurm.conf);
   if (config.select.kind === 'module' && !isAbsolute(config.select.path)) config.select.path = resolve(baseDir, config.select.path);
   return config;
 }

@@ -146,6 +146,14 @@ export function configSchema(reg: PluginRegistry) {
         .strictObject({ command: z.string().min(1).default('flux').describe('Path of the flux command (FLUX_URI comes from the environment).') })
         .optional()
         .describe('Read pending jobs from a Flux instance instead of a file (watch mode).'),
+      slurm: z
+        .strictObject({
+          squeue: z.string().min(1).default('squeue').describe('Path of the squeue command.'),
+          conf: z.string().min(1).optional().describe('slurm.conf of the cluster (SLURM_CONF for squeue); default: the environment\'s.'),
+          partitions: z.array(z.string().min(1)).default([]).describe('Partitions whose pending jobs are all burstable (others need "burstable" in their --comment).'),
+        })
+        .optional()
+        .describe('Read pending jobs from Slurm (`squeue --json`) instead of a file.'),
       select: selectorSchema.describe('Which jobs may burst: burstable (flux-burst\'s attribute), match conditions, or a module.'),
       ordering: orderingSchema,
       grouping: z.enum(['pooled', 'exclusive']).default('pooled').describe('pooled: jobs share a burst sized to the largest (flux-burst); exclusive: one burst per job.'),
@@ -165,7 +173,8 @@ export function configSchema(reg: PluginRegistry) {
       temporal: temporalSection,
     })
     .superRefine((c, ctx) => {
-      if (c.jobs && c.flux) ctx.addIssue({ code: 'custom', path: ['flux'], message: 'give `jobs` (a file) or `flux`, not both' });
+      const sources = (['jobs', 'flux', 'slurm'] as const).filter((k) => c[k] !== undefined);
+      if (sources.length > 1) ctx.addIssue({ code: 'custom', path: [sources[1]!], message: `give one job source: ${sources.map((k) => `\`${k}\``).join(' or ')}, not both` });
       const names = c.targets.map((t) => (t as { name?: string; plugin: string }).name ?? (t as { plugin: string }).plugin);
       names.forEach((n, i) => {
         if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `target name "${n}" is used twice` });

@@ -128,7 +128,7 @@ export type SourceSpec =
    * Pending jobs from Slurm through `squeue --json` (SLURM_CONF from the worker's env). A job is
    * burstable when its comment says `burstable`/`fluxburst` or it waits in one of `partitions`.
    */
-  | { kind: 'slurm'; squeue?: string; partitions?: string[] };
+  | { kind: 'slurm'; squeue?: string; partitions?: string[]; conf?: string };
 
 /** One test on a job field or attribute path, e.g. `{path: 'attributes.system.queue', in: ['gpu']}`. */
 export interface Condition {

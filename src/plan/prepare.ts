@@ -5,6 +5,7 @@ import { InputError } from '../core/errors.js';
 import { parseOrThrow } from '../core/zod-issues.js';
 import type { BurstInput, Job, SelectorSpec, SourceSpec, TargetChoice } from '../core/types.js';
 import { readJobsFile } from '../jobs/file-source.js';
+import { configSource, readSource } from '../jobs/sources.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { type Selection, selectJobs } from '../select/selectors.js';
 import { type Plan, type PlannedBurst, planBursts } from './planner.js';
@@ -74,9 +75,9 @@ export async function prepareBursts(o: { config: Config; registry: PluginRegistr
   const config = narrowTargets(o.config, o.registry, o.target);
   let jobs = o.jobs;
   if (!jobs) {
-    const path = o.jobsPath ?? config.jobs;
-    if (!path) throw new InputError('flags', [{ path: '--jobs', message: 'no jobs: pass --jobs FILE or set `jobs:` in the config' }]);
-    jobs = await readJobsFile(resolve(path));
+    const src = o.jobsPath ? { kind: 'file' as const, path: resolve(o.jobsPath) } : configSource(config, (p) => resolve(p));
+    if (!src) throw new InputError('flags', [{ path: '--jobs', message: 'no jobs: pass --jobs FILE or set `jobs:`, `flux:` or `slurm:` in the config' }]);
+    jobs = src.kind === 'file' ? await readJobsFile(src.path) : await readSource(src);
   }
   const owner = o.owner ?? config.owner ?? defaultOwner();
   const selection = await selectJobs(jobs, config.select as SelectorSpec);

@@ -152,6 +152,20 @@ describe('cancel, interruptions and added jobs', () => {
     expect(leftovers(dir)).toEqual({ processes: [], dirs: [] });
   });
 
+  it('a replacement that cannot be made does not fail the burst: the job that no longer fits fails with the reason, nothing is left', async () => {
+    const dir = workdir();
+    // node 1 is the replacement's index (node-0-r1): only it fails, on every attempt.
+    const h = await start(c, TQ, uid('noreplace'), input([long('victim', 3)], { workdir: dir, fault: { step: 'provision', node: 1 } }));
+    await running(h, 'victim');
+    await h.signal(interruptionSignal, { node: 'node-0', kind: 'spot-interruption', reason: 'two-minute warning' });
+    const r = await result(h);
+    expect(r.outcome).toBe('completed');
+    const v = r.status.jobs[0]!;
+    expect(v.state).toBe('failed');
+    expect(v.error).toMatch(/needs 1 nodes; only 0 left in the burst \(no replacement: node-0-r1: .*injected fault at provision\)/);
+    expect(leftovers(dir)).toEqual({ processes: [], dirs: [] });
+  });
+
   it('a node that dies mid-job (agent SIGKILLed) is treated as lost and the job reruns', async () => {
     const dir = workdir();
     const h = await start(c, TQ, uid('lost'), input([long('victim', 3)], { workdir: dir }));

@@ -32,7 +32,7 @@ describe('defaults', () => {
       grouping: 'pooled',
       targets: [LOCAL_TARGET],
       limits: { maxNodes: 64 },
-      timeouts: { stepSeconds: 900, heartbeatSeconds: 15, jobSeconds: 86400 },
+      timeouts: { stepSeconds: 900, heartbeatSeconds: 15, jobSeconds: 86400, interruptionPollSeconds: 15 },
       temporal: { taskQueue: 'fluxburst' },
     });
     expect(parseConfig('{}', 't', reg)).toEqual(cfg);
@@ -40,7 +40,7 @@ describe('defaults', () => {
   });
 
   it('fills the other timeouts when one is given', () => {
-    expect(parseConfig('timeouts: { heartbeatSeconds: 5 }\n', 't', reg).timeouts).toEqual({ stepSeconds: 900, heartbeatSeconds: 5, jobSeconds: 86400 });
+    expect(parseConfig('timeouts: { heartbeatSeconds: 5 }\n', 't', reg).timeouts).toEqual({ stepSeconds: 900, heartbeatSeconds: 5, jobSeconds: 86400, interruptionPollSeconds: 15 });
   });
 
   it('applies plugin params defaults, with or without a params mapping', () => {
@@ -90,6 +90,13 @@ describe('errors name the field path and the file', () => {
     const e = inputError(() => parseConfig('name: a\nname: b\n', 'config fb.yaml', reg));
     expect(e.issues).toHaveLength(1);
     expect(e.issues[0]!.message).toMatch(/^YAML: Map keys must be unique at line 2, column 1/);
+  });
+
+  it('one job source only: jobs, flux or slurm', () => {
+    const e = inputError(() => parseConfig('jobs: j.yaml\nslurm: { partitions: [burst] }\n', 'config fb.yaml', reg));
+    expect(e.issues).toEqual([{ path: 'slurm', message: 'give one job source: `jobs` or `slurm`, not both' }]);
+    const ok = parseConfig('slurm: { conf: etc/slurm.conf }\n', 'config fb.yaml', reg, '/site');
+    expect(ok.slurm).toEqual({ squeue: 'squeue', conf: '/site/etc/slurm.conf', partitions: [] });
   });
 
   it('a missing file is named', () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { FluxburstError, InputError } from '../../core/errors.js';
 import { SA_OWNER } from '../../core/search-attributes.js';
 import type { SourceSpec } from '../../core/types.js';
-import { readSource } from '../../jobs/sources.js';
+import { configSource, readSource } from '../../jobs/sources.js';
 import { defaultOwner, narrowTargets } from '../../plan/prepare.js';
 import { type WatchStatus, stopWatchSignal, watchStatusQuery } from '../../../workflows/messages.js';
 import { type CommonOpts, connectClient, intArg, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
@@ -51,8 +51,9 @@ export function registerWatch(program: Command): void {
         return;
       }
       const path = o.jobs ?? config.jobs;
-      if (!path && !config.flux) throw new InputError('flags', [{ path: '--jobs', message: 'nothing to watch: pass --jobs FILE, or set `jobs:` or `flux:` in the config' }]);
-      const source: SourceSpec = path ? { kind: 'file', path: resolve(path) } : { kind: 'flux', flux: config.flux!.command };
+      const found: SourceSpec | undefined = path ? { kind: 'file', path: resolve(path) } : configSource(config, (p) => resolve(p));
+      if (!found) throw new InputError('flags', [{ path: '--jobs', message: 'nothing to watch: pass --jobs FILE, or set `jobs:`, `flux:` or `slurm:` in the config' }]);
+      const source: SourceSpec = found;
       await readSource(source); // a bad source is an input error now, not a failed scan later
       const owner = config.owner ?? defaultOwner();
       // A watcher that ran before (stopped, or --once) hands over which jobs already have a burst,
@@ -79,7 +80,7 @@ export function registerWatch(program: Command): void {
         return;
       }
       if (o.json) printJson({ watcher: id, started, url });
-      else process.stdout.write(`${started ? 'watching' : 'already watching'} ${path ?? 'flux'} every ${o.interval}s as ${id}\nhistory: ${url}\nstop with: fluxburst watch --stop\n`);
+      else process.stdout.write(`${started ? 'watching' : 'already watching'} ${path ?? source.kind} every ${o.interval}s as ${id}\nhistory: ${url}\nstop with: fluxburst watch --stop\n`);
     });
 
   withConnectionFlags(program.command('watch-status').description('What the watcher has done: scans, bursts started, jobs it cannot place.'))
