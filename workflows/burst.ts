@@ -29,14 +29,10 @@ import type {
   ResourceRef,
   Step,
 } from '../src/core/types.js';
+import { Saga, type Undo } from './saga.js';
 import { addJobsUpdate, cancelSignal, interruptionSignal, type JobDone, jobDoneUpdate, statusQuery } from './messages.js';
 import { burstMetrics } from './metrics.js';
 
-/** A created (or maybe-created) resource and how to undo it: the saga's compensation entry. */
-interface Undo {
-  step: ProvisionStep;
-  ref?: ResourceRef;
-}
 
 function messageOf(e: unknown): string {
   if (e instanceof ActivityFailure && e.cause) return messageOf(e.cause);
@@ -110,7 +106,8 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
   };
 
-  const undo: Undo[] = [];
+  const saga = new Saga();
+  const undo = saga.undo;
   let step: Step = 'select';
   let plugin = '';
   let params: Record<string, unknown> = {};
@@ -182,12 +179,8 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
     },
   );
 
-  /** Provision one step; its compensation is pushed first so a lost answer still gets undone. */
   const provisionOne = async (s: ProvisionStep): Promise<ResourceRef> => {
-    const entry: Undo = { step: s };
-    undo.unshift(entry);
-    const ref = await steps.provisionStep({ ...call(), step: s, plan: st.plan! });
-    entry.ref = ref;
+    const ref = await saga.provision(s, (x) => steps.provisionStep({ ...call(), step: x, plan: st.plan! }));
     st.resources.push(ref);
     return ref;
   };
@@ -294,21 +287,11 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
     if (undo.length === 0) return;
     await CancellationScope.nonCancellable(async () => {
       setPhase('teardown');
-      const leaked: string[] = [];
-      let firstError: unknown;
-      while (undo.length) {
-        const u = undo.shift()!;
-        try {
-          await teardownOne(u);
-        } catch (e) {
-          log.error('teardown step failed', { step: u.step.key, error: messageOf(e) });
-          leaked.push(`${u.step.key}${u.ref ? ` (${u.ref.id})` : ''}`);
-          firstError ??= e;
-        }
-      }
-      if (leaked.length && !st.error) {
+      const left = await saga.compensate(teardownOne);
+      for (const { undo: u, error } of left) log.error('teardown step failed', { step: u.step.key, error: messageOf(error) });
+      if (left.length && !st.error) {
         step = 'teardown';
-        st.error = { step: 'teardown', message: `${messageOf(firstError)}; left behind: ${leaked.join(', ')}` };
+        st.error = { step: 'teardown', message: `${messageOf(left[0]!.error)}; left behind: ${left.map(({ undo: u }) => `${u.step.key}${u.ref ? ` (${u.ref.id})` : ''}`).join(', ')}` };
       }
     });
   }

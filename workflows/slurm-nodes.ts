@@ -2,7 +2,8 @@ import { ApplicationFailure, CancellationScope, condition, isCancellation, proxy
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
 import { SA_NODES, SA_PHASE, SA_PLUGIN } from '../src/core/search-attributes.js';
-import type { BurstPlan, BurstTimeouts, ProvisionStep, ResourceRef, TargetChoice } from '../src/core/types.js';
+import type { BurstPlan, BurstTimeouts, ProvisionStep, TargetChoice } from '../src/core/types.js';
+import { Saga } from './saga.js';
 import { releaseNodesSignal, type SlurmNodesStatus, slurmNodesQuery } from './messages.js';
 
 export interface SlurmNodesInput {
@@ -52,7 +53,7 @@ export async function slurmNodesWorkflow(input: SlurmNodesInput): Promise<SlurmN
     steps: input.nodes.map((n): ProvisionStep => ({ key: `node-${n}`, kind: 'node', node: n })),
     estimate: { nodes: input.nodes.length, costPerHour: 0, secondsToReady: 0 },
   };
-  const undo: { step: ProvisionStep; ref?: ResourceRef }[] = [];
+  const saga = new Saga();
   const phase = (p: SlurmNodesStatus['phase']) => {
     st.phase = p;
     upsertSearchAttributes([{ key: SA_PHASE, value: p }]);
@@ -60,12 +61,7 @@ export async function slurmNodesWorkflow(input: SlurmNodesInput): Promise<SlurmN
 
   let failure: unknown;
   try {
-    for (const s of plan.steps) {
-      const entry: { step: ProvisionStep; ref?: ResourceRef } = { step: s };
-      undo.unshift(entry);
-      entry.ref = await steps.provisionStep({ ...call, step: s, plan });
-      st.resources.push(entry.ref);
-    }
+    for (const s of plan.steps) st.resources.push(await saga.provision(s, (x) => steps.provisionStep({ ...call, step: x, plan })));
     phase('join');
     await steps.joinNodes({ ...call, resources: st.resources, broker: { kind: 'slurm', conf: input.conf } });
     phase('run');
@@ -79,16 +75,9 @@ export async function slurmNodesWorkflow(input: SlurmNodesInput): Promise<SlurmN
       await steps.slurmMarkDown({ conf: input.conf, hostlist: input.hostlist, reason: st.error }).catch(() => undefined);
     }
     phase('teardown');
-    const left: string[] = [];
-    for (const u of undo) {
-      try {
-        await steps.teardownStep({ ...call, step: u.step, ref: u.ref });
-      } catch (e) {
-        left.push(`${u.step.key}: ${messageOf(e)}`); // keep going: every other node still goes
-      }
-    }
+    const left = await saga.compensate((u) => steps.teardownStep({ ...call, step: u.step, ref: u.ref }));
     st.resources = [];
-    if (left.length && !failure) failure = new Error(`teardown left ${left.join('; ')}`);
+    if (left.length && !failure) failure = new Error(`teardown left ${left.map(({ undo: u, error }) => `${u.step.key}: ${messageOf(error)}`).join('; ')}`);
   });
   if (failure) {
     phase('failed');

@@ -14,32 +14,16 @@
 // or its partition is one of the source's `partitions`. Everything Slurm said about the job that
 // we use is kept under attributes.system.slurm for `match` selectors.
 
-import { execFile } from 'node:child_process';
 import { z } from 'zod';
-import { type FieldIssue, FluxburstError, formatIssues } from '../core/errors.js';
+import { type FieldIssue, formatIssues } from '../core/errors.js';
 import type { Job } from '../core/types.js';
 import { toFieldIssues } from '../core/zod-issues.js';
 
 export const SQUEUE_ARGS = ['--json'] as const;
 
-export type SlurmFailure = 'not-found' | 'exit' | 'timeout' | 'malformed';
+export { SlurmCommandError, type SlurmFailure } from '../slurm/command.js';
 
-/**
- * A Slurm command that could not run, failed, or printed something we cannot read. Codes:
- * SlurmNotFound, SlurmCommandFailed (retryable: slurmctld may be restarting), SlurmOutputInvalid.
- */
-export class SlurmCommandError extends FluxburstError {
-  readonly command: string;
-  readonly failure: SlurmFailure;
-  readonly issues: FieldIssue[];
-  constructor(command: string, failure: SlurmFailure, message: string, o: { issues?: FieldIssue[]; cause?: unknown } = {}) {
-    const code = failure === 'malformed' ? 'SlurmOutputInvalid' : failure === 'not-found' ? 'SlurmNotFound' : 'SlurmCommandFailed';
-    super(code, message, { retryable: code === 'SlurmCommandFailed', cause: o.cause });
-    this.command = command;
-    this.failure = failure;
-    this.issues = o.issues ?? [];
-  }
-}
+import { runSlurmCommand, SlurmCommandError } from '../slurm/command.js';
 
 const malformed = (command: string, issues: FieldIssue[]) => new SlurmCommandError(command, 'malformed', formatIssues(`output of \`${command}\``, issues), { issues });
 
@@ -161,23 +145,13 @@ export function parseSqueueJson(text: string, o: { partitions?: readonly string[
   return jobs;
 }
 
-export function readSlurmJobs(o: SlurmSourceOptions = {}): Promise<Job[]> {
+export async function readSlurmJobs(o: SlurmSourceOptions = {}): Promise<Job[]> {
   const squeue = o.squeue ?? 'squeue';
   const command = [squeue, ...SQUEUE_ARGS].join(' ');
-  const timeout = o.timeoutMs ?? 30_000;
-  return new Promise((resolve, reject) => {
-    execFile(squeue, [...SQUEUE_ARGS], { env: o.env ?? process.env, timeout, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        if (e.code === 'ENOENT') return reject(new SlurmCommandError(command, 'not-found', `cannot run \`${command}\`: ${squeue} not found; is slurm-client installed, and is the source's \`squeue\` path right?`, { cause: err }));
-        if (e.killed) return reject(new SlurmCommandError(command, 'timeout', `\`${command}\` timed out after ${timeout} ms`, { cause: err }));
-        return reject(new SlurmCommandError(command, 'exit', `\`${command}\` failed (exit ${String(e.code)}): ${stderr.trim().slice(-2000) || 'no stderr'}`, { cause: err }));
-      }
-      try {
-        resolve(parseSqueueJson(stdout, { partitions: o.partitions ?? [], command }));
-      } catch (e2) {
-        reject(e2);
-      }
-    });
+  const stdout = await runSlurmCommand(squeue, [...SQUEUE_ARGS], {
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    notFoundHint: "is slurm-client installed, and is the source's `squeue` path right?",
   });
+  return parseSqueueJson(stdout, { partitions: o.partitions ?? [], command });
 }

@@ -1,20 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { FluxburstError } from '../core/errors.js';
-
-const run = promisify(execFile);
+import { runSlurmCommand } from './command.js';
 
 /** `scontrol` against a given slurm.conf (slurmctld runs power-save programs with a bare env). */
-export async function scontrol(conf: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('scontrol', args, { env: { ...process.env, SLURM_CONF: conf }, timeout: 30_000 });
-    return stdout;
-  } catch (e) {
-    const err = e as { stderr?: string; message: string; code?: string };
-    throw new FluxburstError(err.code === 'ENOENT' ? 'SlurmNotFound' : 'SlurmCommandFailed', `scontrol ${args.join(' ')}: ${(err.stderr ?? '').trim() || err.message}`, {
-      retryable: err.code !== 'ENOENT',
-    });
-  }
+export function scontrol(conf: string, args: string[]): Promise<string> {
+  return runSlurmCommand('scontrol', args, { env: { ...process.env, SLURM_CONF: conf }, notFoundHint: 'is slurm-client installed on the worker?' });
 }
 
 /** Tell slurmctld where a node is: the step before its slurmd starts (NoAddrCache needs it). */

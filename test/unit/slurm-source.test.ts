@@ -6,6 +6,7 @@ import { gpusIn, parseSqueueJson, readSlurmJobs, SlurmCommandError } from '../..
 import { readSource } from '../../src/jobs/sources.js';
 import { isBurstable } from '../../src/select/selectors.js';
 import { startSlurm, stopMunge } from '../support/slurm.js';
+import { thrown } from '../support/errors.js';
 
 /** Real `squeue --json` of Slurm 22.05.8 (test/fixtures/slurm/capture.ts made it from the harness). */
 const FIXTURE = readFileSync(join(import.meta.dirname, '../fixtures/slurm/squeue-22.05.json'), 'utf8');
@@ -13,15 +14,7 @@ const FIXTURE = readFileSync(join(import.meta.dirname, '../fixtures/slurm/squeue
 const work = mkdtempSync(join(tmpdir(), 'fluxburst-slurm-src-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function slurmError(f: () => unknown): SlurmCommandError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SlurmCommandError);
-    return e as SlurmCommandError;
-  }
-  throw new Error('expected a SlurmCommandError');
-}
+const slurmError = (f: () => unknown): SlurmCommandError => thrown(SlurmCommandError, f);
 
 describe('parseSqueueJson on real Slurm 22.05 output', () => {
   const jobs = parseSqueueJson(FIXTURE);

@@ -95,20 +95,8 @@ function hostlistArg(flag: string) {
   };
 }
 
-interface ConfFlags {
-  partition: string;
-  nodes: string[];
-  type?: string;
-  cpus?: number;
-  memoryMib?: number;
-  gpus?: number;
-  resumeTimeout: number;
-  suspendTime: number;
-  suspendTimeout: number;
-  resumeRate: number;
-  suspendExcNodes?: string[];
-  treeWidth: number;
-}
+/** The flags: the options' timing and layout as given, the sizes possibly from `--type`. */
+type ConfFlags = Omit<SlurmConfOptions, 'cpus' | 'memoryMiB' | 'bin' | 'note'> & { type?: string; cpus?: number; memoryMib?: number };
 
 /** Flags → options; the sizes from --type (catalog) unless given. InputError names the flag. */
 export function confOptions(f: ConfFlags, bin = binDir()): SlurmConfOptions {
