@@ -99,3 +99,37 @@ describe('a burst on kubernetes (fake apiserver)', () => {
     expect(fake.objects('secrets').filter((s) => s.metadata.namespace === `fluxburst-${id}`)).toEqual([]);
   });
 });
+
+describe('interruptions on kubernetes (fake apiserver)', () => {
+  it('a preempted pod is found by the burst: its job is requeued onto a replacement pod; nothing is left', async () => {
+    const id = uid('kube-preempt');
+    const inp = kubeInput([job('a'), job('b')], { mode: 'pods', size: 2 });
+    inp.timeouts = { ...inp.timeouts, interruptionPollSeconds: 0.5 };
+    const h = await start(c, TQ, id, inp);
+    const ns = `fluxburst-${id}`;
+    const running = async (pred: (x: BurstStatus) => boolean, what: string) =>
+      waitFor(async () => {
+        fake.makeReady(ns); // the cluster schedules whatever pods exist
+        const x = (await h.query(statusQuery).catch(() => undefined)) as BurstStatus | undefined;
+        return x && pred(x) ? x : undefined;
+      }, 45_000, what);
+    const s = await running((x) => x.phase === 'run' && x.jobs.every((j) => j.state === 'running'), 'both jobs running');
+    const victim = s.jobs.find((j) => j.id === 'b')!.assigned[0]!;
+    const pod = fake.objects('pods', ns).find((p) => p.metadata.name === victim || p.spec?.hostname === victim)!;
+    fake.setPodPhase(ns, pod.metadata.name, 'Failed', 'Preempted');
+    // Let the burst see it before the "cluster" schedules anything again (makeReady would revive it).
+    await waitFor(async () => (((await h.query(statusQuery)) as BurstStatus).interruptions.length ? true : undefined), 30_000, 'the preemption noticed');
+    const after = await running((x) => {
+      const b = x.jobs.find((j) => j.id === 'b')!;
+      return b.attempts === 2 && b.state === 'running';
+    }, 'job b requeued onto a replacement');
+    expect(after.interruptions).toEqual([expect.objectContaining({ node: victim, kind: 'termination' })]);
+    expect(after.interruptions[0]!.reason).toMatch(/Failed \(Preempted\)/);
+    expect(after.jobs.find((j) => j.id === 'b')!.assigned).toEqual([`${victim}-r1`]);
+    expect(after.jobs.find((j) => j.id === 'a')).toMatchObject({ state: 'running', attempts: 1 });
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'b', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+    await waitFor(() => (namespaceOf(id).length === 0 ? true : undefined), 15_000, 'namespace gone');
+  });
+});
