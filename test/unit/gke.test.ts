@@ -44,22 +44,28 @@ describe('gke params', () => {
   it('refuses what GKE would, naming the field', () => {
     expect(issues({ project: 'x', location: 'us-central1-a' })[0]).toMatch(/^project: /);
     expect(issues({ project: 'my-project', location: 'nowhere' })[0]).toMatch(/^location: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', mode: 'nodePool' })).toEqual(['clusterName: nodePool mode needs the existing cluster (clusterName)']);
-    expect(issues({ project: 'my-project', location: 'us-central1', clusterName: 'Bad_Name' })[0]).toMatch(/^clusterName: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', labels: { 'fluxburst-burst-id': 'x' } })[0]).toMatch(/^labels.fluxburst-burst-id: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', labels: { Team: 'a' } })[0]).toMatch(/^labels.Team: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', nodes: 100, maxNodes: 10 })[0]).toMatch(/^nodes: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', apiEndpoint: 'ftp://x' })[0]).toMatch(/^apiEndpoint: /);
-    expect(issues({ project: 'my-project', location: 'us-central1', credentials: { key: 'x' } })[0]).toMatch(/credentials/);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', mode: 'nodePool' })).toEqual(['clusterName: nodePool mode needs the existing cluster (clusterName)']);
+    // A region makes the node count in every zone: one zone must be named, inside the region.
+    expect(issues({ project: 'my-project', location: 'us-central1' })).toEqual([
+      'nodeZone: location us-central1 is a region: GKE would make the node count in each of its zones; give nodeZone (e.g. us-central1-a) so the burst gets exactly its planned nodes',
+    ]);
+    expect(issues({ project: 'my-project', location: 'us-central1', nodeZone: 'europe-west1-b' })).toEqual(['nodeZone: zone europe-west1-b is not in us-central1']);
+    expect(issues({ project: 'my-project', location: 'us-central1', nodeZone: 'us-central1-b' })).toEqual([]);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', clusterName: 'Bad_Name' })[0]).toMatch(/^clusterName: /);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', labels: { 'fluxburst-burst-id': 'x' } })[0]).toMatch(/^labels.fluxburst-burst-id: /);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', labels: { Team: 'a' } })[0]).toMatch(/^labels.Team: /);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', nodes: 100, maxNodes: 10 })[0]).toMatch(/^nodes: /);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', apiEndpoint: 'ftp://x' })[0]).toMatch(/^apiEndpoint: /);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', credentials: { key: 'x' } })[0]).toMatch(/credentials/);
   });
 
   it('passes kubernetes params through, checked by the kubernetes plugin schema; the API server is ours to give', () => {
-    expect(issues({ project: 'my-project', location: 'us-central1', kubernetes: { image: 'ghcr.io/x/y:1', lead: { address: '1.2.3.4', name: 'flux-sample', size: 4 }, curveCert: { credential: 'CURVE' }, mungeKey: { file: '/etc/munge/munge.key' } } })).toEqual([]);
-    expect(issues({ project: 'my-project', location: 'us-central1', kubernetes: { kubeconfig: '/x' } })[0]).toMatch(/^kubernetes.kubeconfig: .*connects to the cluster itself/);
-    expect(issues({ project: 'my-project', location: 'us-central1', kubernetes: { bogus: 1 } })[0]).toMatch(/^kubernetes/);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', kubernetes: { image: 'ghcr.io/x/y:1', lead: { address: '1.2.3.4', name: 'flux-sample', size: 4 }, curveCert: { credential: 'CURVE' }, mungeKey: { file: '/etc/munge/munge.key' } } })).toEqual([]);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', kubernetes: { kubeconfig: '/x' } })[0]).toMatch(/^kubernetes.kubeconfig: .*connects to the cluster itself/);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', kubernetes: { bogus: 1 } })[0]).toMatch(/^kubernetes/);
     // A joined burst needs the lead's CURVE cert and munge key, by reference only.
-    expect(issues({ project: 'my-project', location: 'us-central1', kubernetes: { lead: { address: '1.2.3.4', name: 'flux-sample', size: 4 } } }).join('\n')).toMatch(/kubernetes.curveCert/);
-    expect(issues({ project: 'my-project', location: 'us-central1', kubernetes: { curveCert: { file: '-----BEGIN CERT' } } }).join('\n')).toMatch(/never the secret/);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', kubernetes: { lead: { address: '1.2.3.4', name: 'flux-sample', size: 4 } } }).join('\n')).toMatch(/kubernetes.curveCert/);
+    expect(issues({ project: 'my-project', location: 'us-central1-a', kubernetes: { curveCert: { file: '-----BEGIN CERT' } } }).join('\n')).toMatch(/never the secret/);
   });
 
   it('zone → region', () => {

@@ -72,6 +72,7 @@ export async function ensureCluster(client: ClusterManagerClient, p: GkeParams, 
           {
             name: 'burst-pool',
             initialNodeCount: nodes.count,
+            ...(p.nodeZone ? { locations: [p.nodeZone] } : {}),
             config: { machineType: nodes.machineType, spot: nodes.spot, labels, resourceLabels: labels, oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'] },
           },
         ],

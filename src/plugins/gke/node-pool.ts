@@ -50,7 +50,7 @@ export async function ensureNodePool(client: ClusterManagerClient, p: GkeParams,
     try {
       const [op] = await client.createNodePool({
         parent: clusterPath,
-        nodePool: { name, initialNodeCount: nodes.count, config: { machineType: nodes.machineType, spot: nodes.spot, labels, resourceLabels: labels, metadata: { [META_BURST]: ctx.burstId }, oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'] } },
+        nodePool: { name, initialNodeCount: nodes.count, ...(p.nodeZone ? { locations: [p.nodeZone] } : {}), config: { machineType: nodes.machineType, spot: nodes.spot, labels, resourceLabels: labels, metadata: { [META_BURST]: ctx.burstId }, oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'] } },
       });
       ctx.log.info(`gke: creating node pool ${path}`, { operation: op.name });
       await waitOperation(client, op, { ...waitOpts(p), what: `create node pool ${path}` }, ctx);

@@ -37,7 +37,12 @@ export const gkeParams = z
     location: z
       .string()
       .regex(/^[a-z]+-[a-z]+\d+(-[a-z])?$/, 'a zone (us-central1-a) or a region (us-central1)')
-      .describe('Zone (zonal cluster) or region (regional cluster; GKE then makes nodeCount nodes in each of its zones).'),
+      .describe('Zone (zonal cluster) or region (regional cluster: give nodeZone too).'),
+    nodeZone: z
+      .string()
+      .regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'a zone like us-central1-a')
+      .optional()
+      .describe("With a regional location: the one zone the burst's nodes go in. GKE makes a pool's node count in every zone it spans, so without it a 3-zone region would get 3x the planned nodes."),
     mode: z.enum(['cluster', 'nodePool']).default('cluster').describe('Make a cluster per burst, or a node pool per burst in the existing cluster `clusterName`.'),
     clusterName: z.string().regex(GKE_NAME, 'a GKE cluster name (lowercase letters, digits, -, at most 40)').optional().describe('nodePool mode: the existing cluster. cluster mode: default fb-<burst id>.'),
     machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, 'a machine type like c2-standard-8').optional().describe('Node machine type; default: the cheapest catalog type that fits every job.'),
@@ -65,6 +70,9 @@ export const gkeParams = z
     kubernetes: kubernetesPassThrough,
   })
   .superRefine((p, ctx) => {
+    const regional = !/-[a-z]$/.test(p.location);
+    if (regional && !p.nodeZone) ctx.addIssue({ code: 'custom', path: ['nodeZone'], message: `location ${p.location} is a region: GKE would make the node count in each of its zones; give nodeZone (e.g. ${p.location}-a) so the burst gets exactly its planned nodes` });
+    if (p.nodeZone && !p.nodeZone.startsWith(`${regionOf(p.location)}-`)) ctx.addIssue({ code: 'custom', path: ['nodeZone'], message: `zone ${p.nodeZone} is not in ${regionOf(p.location)}` });
     if (p.mode === 'nodePool' && !p.clusterName) ctx.addIssue({ code: 'custom', path: ['clusterName'], message: 'nodePool mode needs the existing cluster (clusterName)' });
     if (p.nodes !== undefined && p.nodes > p.maxNodes) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `nodes ${p.nodes} is over maxNodes ${p.maxNodes}` });
   })
