@@ -131,8 +131,10 @@ export function createActivities(reg: PluginRegistry) {
       }));
     },
 
-    async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number; maxCostPerHour?: number }): Promise<Choice> {
-      return guarded(() => keepalive(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input), input.maxCostPerHour)));
+    async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number; maxCostPerHour?: number; nodeNames?: string[] }): Promise<Choice> {
+      return guarded(() =>
+        keepalive(() => chooseAndPlan(input.jobs, input.targets, reg, input.maxNodes, pluginContext(input), input.maxCostPerHour, input.nodeNames ? { nodeNames: input.nodeNames } : undefined)),
+      );
     },
 
     async provisionStep(input: PluginCall & { step: ProvisionStep; plan: BurstPlan }): Promise<ResourceRef> {

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, condition, isCancellation, proxy
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
 import { SA_NODES, SA_PHASE, SA_PLUGIN } from '../src/core/search-attributes.js';
-import type { BurstPlan, BurstTimeouts, ProvisionStep, TargetChoice } from '../src/core/types.js';
+import type { BurstPlan, BurstTimeouts, Job, TargetChoice } from '../src/core/types.js';
 import { Saga } from './saga.js';
 import { releaseNodesSignal, type SlurmNodesStatus, slurmNodesQuery } from './messages.js';
 
@@ -46,13 +46,6 @@ export async function slurmNodesWorkflow(input: SlurmNodesInput): Promise<SlurmN
     retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
   });
   const call = { burstId: workflowInfo().workflowId, owner: input.owner, plugin: input.target.plugin, params: input.target.params, credentials: input.target.credentials };
-  const plan: BurstPlan = {
-    plugin: input.target.plugin,
-    nodes: input.nodes.length,
-    groups: [{ name: 'slurm', count: input.nodes.length, shape: 'slurm-node', gangMin: input.nodes.length }],
-    steps: input.nodes.map((n): ProvisionStep => ({ key: `node-${n}`, kind: 'node', node: n })),
-    estimate: { nodes: input.nodes.length, costPerHour: 0, secondsToReady: 0 },
-  };
   const saga = new Saga();
   const phase = (p: SlurmNodesStatus['phase']) => {
     st.phase = p;
@@ -61,6 +54,14 @@ export async function slurmNodesWorkflow(input: SlurmNodesInput): Promise<SlurmN
 
   let failure: unknown;
   try {
+    // The plugin plans the group with Slurm's node names (aws-ec2 adds its launch template first).
+    const n = input.nodes.length;
+    const job: Job = { id: `slurm-${input.hostlist}`, name: input.hostlist, nodes: n, tasks: n, command: [], attributes: {} };
+    const choice = await steps.planBurst({ burstId: call.burstId, owner: input.owner, jobs: [job], targets: [input.target], maxNodes: n, nodeNames: input.nodes });
+    const named = new Set(choice.plan.steps.map((s) => s.node));
+    const missing = input.nodes.filter((x) => !named.has(x));
+    if (missing.length) throw ApplicationFailure.nonRetryable(`plugin ${input.target.plugin} cannot make nodes named by Slurm (no step for ${missing.join(', ')})`, 'Unfit');
+    const plan: BurstPlan = choice.plan;
     for (const s of plan.steps) st.resources.push(await saga.provision(s, (x) => steps.provisionStep({ ...call, step: x, plan })));
     phase('join');
     await steps.joinNodes({ ...call, resources: st.resources, broker: { kind: 'slurm', conf: input.conf } });

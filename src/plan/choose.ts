@@ -1,6 +1,6 @@
 import { CapacityError } from '../core/errors.js';
 import type { BurstPlan, Job, TargetChoice } from '../core/types.js';
-import type { PluginContext } from '../plugins/contract.js';
+import type { PlanOptions, PluginContext } from '../plugins/contract.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { parseOrThrow } from '../core/zod-issues.js';
 
@@ -21,7 +21,7 @@ export interface Choice {
  * The burst's plan step: the first target of its chain (already in strategy order) whose plugin
  * can take all the jobs now. Targets passed over are named in the reason.
  */
-export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext, maxCostPerHour?: number): Promise<Choice> {
+export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext, maxCostPerHour?: number, opts?: PlanOptions): Promise<Choice> {
   const skipped: string[] = [];
   for (const [i, c] of chain.entries()) {
     const plugin = reg.get(c.plugin);
@@ -31,7 +31,7 @@ export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: Plu
       skipped.push(`${c.name}: ${est.unfit}`);
       continue;
     }
-    const plan = await plugin.plan(jobs, params, ctx);
+    const plan = await plugin.plan(jobs, params, ctx, opts);
     if (plan.nodes > maxNodes) {
       skipped.push(`${c.name}: plan needs ${plan.nodes} nodes, over maxNodes ${maxNodes}`);
       continue;

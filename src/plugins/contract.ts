@@ -34,6 +34,10 @@ export interface PluginContext {
   log: { info(msg: string, meta?: Record<string, unknown>): void; warn(msg: string, meta?: Record<string, unknown>): void };
 }
 
+export interface PlanOptions {
+  nodeNames?: string[];
+}
+
 /** The local scheduler new nodes join. */
 export type Broker = { kind: 'slurm'; conf: string };
 
@@ -69,8 +73,13 @@ export interface Plugin<P = any> {
    * side effects. Each check names the call and the provider's answer.
    */
   preflight?(jobs: Job[], params: P, ctx: PluginContext): Promise<Array<{ call: string; ok: boolean; code: string; message?: string }>>;
-  /** Size the burst and list its provision steps, in creation order. No side effects. */
-  plan(jobs: Job[], params: P, ctx: PluginContext): Promise<BurstPlan>;
+  /**
+   * Size the burst and list its provision steps, in creation order. No side effects. With
+   * `opts.nodeNames` (Slurm power-save names the nodes it wants) the plan must make exactly those
+   * nodes, each in a step whose `node` is its name; a plugin that cannot simply ignores it and the
+   * caller refuses the plan.
+   */
+  plan(jobs: Job[], params: P, ctx: PluginContext, opts?: PlanOptions): Promise<BurstPlan>;
   /** Create one step's resource, or return the one an earlier try made. */
   provision(step: ProvisionStep, plan: BurstPlan, params: P, ctx: PluginContext): Promise<ResourceRef>;
   /**

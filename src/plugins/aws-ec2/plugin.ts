@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeLaunchTemplatesCommand, DescribePlacementGroupsCommand, DescribeSpotInstanceRequestsCommand, type Instance, type SpotInstanceRequest } from '@aws-sdk/client-ec2';
 import { CapacityError, NodeLostError, TransientError } from '../../core/errors.js';
+import { registerNode } from '../../slurm/scontrol.js';
 import type { BurstPlan, Interruption, ProvisionStep, ResourceRef } from '../../core/types.js';
 import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
 import { ec2Client } from './client.js';
@@ -66,13 +67,18 @@ async function typesForLaunch(p: AwsEc2Params, plan: BurstPlan, ctx: PluginConte
 
 // ---------------------------------------------------------------------------------------------
 
-async function pollUntilRunning(ids: Map<string, string>, p: AwsEc2Params, ctx: PluginContext): Promise<void> {
+/** Wait until every instance runs; their descriptions (addresses for the scheduler) by id. */
+async function pollUntilRunning(ids: Map<string, string>, p: AwsEc2Params, ctx: PluginContext): Promise<Map<string, Instance>> {
   const client = ec2Client(p, ctx.credentials);
   const deadline = Date.now() + p.launchTimeoutSeconds * 1000;
   for (;;) {
     const states = new Map<string, string>();
+    const seen = new Map<string, Instance>();
     try {
-      for (const inst of await describeInstancesByIds(client, [...ids.keys()])) states.set(inst.InstanceId!, inst.State?.Name ?? 'unknown');
+      for (const inst of await describeInstancesByIds(client, [...ids.keys()])) {
+        states.set(inst.InstanceId!, inst.State?.Name ?? 'unknown');
+        seen.set(inst.InstanceId!, inst);
+      }
     } catch (e) {
       if (!isNotFound(e)) throw fromEc2(e, 'DescribeInstances (join)');
       // Eventual consistency right after launch: try again next round.
@@ -82,7 +88,7 @@ async function pollUntilRunning(ids: Map<string, string>, p: AwsEc2Params, ctx: 
       if (s && ['shutting-down', 'terminated', 'stopping', 'stopped'].includes(s)) throw new NodeLostError(node, `node ${node} (${id}) is ${s} before it joined`);
     }
     const waiting = [...ids].filter(([id]) => states.get(id) !== 'running');
-    if (waiting.length === 0) return;
+    if (waiting.length === 0) return seen;
     if (Date.now() > deadline) {
       throw new CapacityError(`${waiting.length} of ${ids.size} instances not running after ${p.launchTimeoutSeconds}s: ${waiting.map(([id, n]) => `${n}=${id}:${states.get(id) ?? 'unknown'}`).join(', ')}`, 'LaunchTimeout');
     }
@@ -111,9 +117,10 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
 
   preflight: (jobs, p, ctx) => preflight(ec2Client(p, ctx.credentials), jobs, p, ctx.burstId, ctx.owner),
 
-  async plan(jobs, p) {
+  async plan(jobs, p, _ctx, opts) {
     const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
-    const nodes = p.nodes ?? biggest;
+    const names = opts?.nodeNames;
+    const nodes = names?.length ?? p.nodes ?? biggest;
     if (nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
     if (nodes > p.maxNodes) throw new CapacityError(`burst needs ${nodes} nodes but aws-ec2 maxNodes is ${p.maxNodes}`, 'Unfit');
     const t = burstType(jobs, p);
@@ -121,7 +128,8 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     const steps: ProvisionStep[] = [
       { key: 'launch-template', kind: 'launch-template' },
       ...(p.placementGroup ? [{ key: 'placement-group', kind: 'placement-group' }] : []),
-      { key: 'fleet', kind: 'fleet' },
+      // Named nodes (Slurm power-save): one single-instance fleet each, tagged with its name.
+      ...(names ? names.map((n): ProvisionStep => ({ key: `node-${n}`, kind: 'node', node: n })) : [{ key: 'fleet', kind: 'fleet' }]),
     ];
     const est = estimate(jobs, p);
     return {
@@ -181,10 +189,21 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
     }
   },
 
-  async join(resources, p, ctx) {
+  async join(resources, p, ctx, broker) {
     const ids = new Map(instancesOf(resources).map((i) => [i.id, i.node] as const));
     if (ids.size === 0) return;
-    await pollUntilRunning(ids, p, ctx);
+    const running = await pollUntilRunning(ids, p, ctx);
+    if (broker?.kind === 'slurm') {
+      // As ParallelCluster's resume does: tell slurmctld where each node is; the node's own
+      // slurmd (started by the user data, named from its fluxburst:node tag) then registers.
+      for (const [id, node] of ids) {
+        const i = running.get(id)!;
+        const addr = i.PrivateIpAddress;
+        if (!addr) throw new TransientError(`instance ${id} (${node}) has no private address yet`);
+        await registerNode(broker.conf, node, addr, (i.PrivateDnsName || addr).split('.')[0]!);
+        ctx.heartbeat({ registered: node });
+      }
+    }
     ctx.heartbeat({ joined: ids.size });
   },
 

@@ -212,14 +212,17 @@ export const localPlugin = definePlugin<LocalParams>({
 
   shape: shapeOf,
 
-  async plan(jobs, p, ctx) {
+  async plan(jobs, p, ctx, opts) {
     maybeFault(p, 'plan', ctx);
     const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
-    const nodes = p.nodes ?? biggest;
+    const names = opts?.nodeNames;
+    const nodes = names?.length ?? p.nodes ?? biggest;
     if (nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
     if (nodes > p.maxNodes) throw new CapacityError(`burst needs ${nodes} nodes but local maxNodes is ${p.maxNodes}`, 'Unfit');
     const est = estimate(jobs, p);
-    const steps: ProvisionStep[] = Array.from({ length: nodes }, (_, i) => ({ key: `node-${i}`, kind: 'node', node: `node-${i}` }));
+    const steps: ProvisionStep[] = names
+      ? names.map((n) => ({ key: `node-${n}`, kind: 'node', node: n }))
+      : Array.from({ length: nodes }, (_, i) => ({ key: `node-${i}`, kind: 'node', node: `node-${i}` }));
     const plan: BurstPlan = {
       plugin: 'local',
       nodes,
