@@ -49,6 +49,8 @@ export interface Moto {
   /** The next `times` calls of `action` fail with `errorCode`; with `after` (default) moto did the call first. */
   fault(o: { action: string; errorCode?: string; delayMs?: number; status?: number; after?: boolean; times?: number }): Promise<void>;
   clearFaults(): Promise<void>;
+  /** Instances fleets launch from now on stay `pending` this long (0: running at once). */
+  boot(seconds: number): Promise<void>;
   /** Calls per EC2 action (e.g. { CreateFleet: 1 }) since start or reset. */
   calls(): Promise<Record<string, number>>;
 }
@@ -132,6 +134,9 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     },
     clearFaults: async () => {
       await control('DELETE', 'fault');
+    },
+    boot: async (seconds) => {
+      await control('POST', 'boot', { seconds });
     },
     calls: async () => (await control('GET', 'calls')) as Record<string, number>,
   };

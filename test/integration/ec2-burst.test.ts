@@ -121,6 +121,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.clearCapacity();
   await moto.clearFaults();
+  await moto.boot(0);
   // The worker runs in this process: its ICE cache is this module's.
   unavailableOfferings.clear();
 });
@@ -216,6 +217,29 @@ describe('a burst on aws-ec2 (moto)', () => {
       next.kill('SIGKILL');
       if (killed.exitCode === null) killed.kill('SIGKILL');
     }
+  });
+});
+
+describe('readiness on aws-ec2 (moto)', () => {
+  it('instances still pending at launchTimeoutSeconds fail the burst at join, and everything is rolled back', async () => {
+    await moto.boot(3600);
+    const id = uid('ec2-slow');
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { capacityType: 'on-demand', launchTimeoutSeconds: 2 }));
+    const msg = await failureOf(h);
+    expect(msg).toMatch(/failed at join: 2 of 2 instances not running after 2s: node-0=i-\w+:pending, node-1=i-\w+:pending/);
+    expect(await leftovers(id)).toEqual([]);
+  });
+
+  it('instances that boot within the timeout are waited for', async () => {
+    await moto.boot(2);
+    const id = uid('ec2-boot');
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { capacityType: 'on-demand' }));
+    const s = await inPhase(h, 'run', 60_000);
+    const joinedAt = s.timeline.find((m) => m.phase === 'run')!.at - s.timeline.find((m) => m.phase === 'join')!.at;
+    expect(joinedAt).toBeGreaterThanOrEqual(1500);
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+    expect(await leftovers(id)).toEqual([]);
   });
 });
 

@@ -16,6 +16,7 @@ each modelled on the EC2 API reference (see test/moto/README.md):
       runs them). moto 5.2.5 itself already answers DryRunOperation with HTTP 412 (status
       taken from the botocore error model), and our new actions use the same check.
   P6  InterfaceType (e.g. "efa") kept on the network interfaces of launched instances
+  P8  boot time: fleet instances stay `pending` for a set time (control endpoint)
   P7  injected API faults (control endpoint): an EC2 action answers an error, before or
       after moto really did it (the "EC2 acted, the answer was lost" case)
   +   control endpoint under /_fluxburst/ and an EC2-action call counter
@@ -52,6 +53,7 @@ LOCK = threading.RLock()  # serialises our fleet logic and control calls
 # Our state that is not kept on moto backends (cleared by /_fluxburst/reset).
 CAPACITY_RULES: list[dict[str, Any]] = []  # from POST /_fluxburst/capacity
 FAULTS: list[dict[str, Any]] = []  # from POST /_fluxburst/fault
+BOOT = {"seconds": 0.0}  # from POST /_fluxburst/boot: how long fleet instances stay pending
 CALLS: Counter[str] = Counter()  # EC2 Action -> count since reset
 TIMERS: list[threading.Timer] = []  # pending spot terminations
 
@@ -476,8 +478,27 @@ def _launch(backend: Any, fleet: Fleet, pool: dict[str, Any], lifecycle: str, n:
                 fleet.on_demand_instances.append({"id": reservation.id, "instance": inst, "launch_spec": spec})
             fleet.fulfilled_on_demand_capacity += n * spec.weighted_capacity
         fleet.fulfilled_capacity += n * spec.weighted_capacity
+        if BOOT["seconds"] > 0:
+            launched = reservation.instances if lifecycle != "spot" else [r.instance for r in fleet.spot_requests[-n:] if getattr(r, "instance", None)]
+            for inst in launched:
+                _boot(inst, BOOT["seconds"])
     finally:
         _LAUNCH.extra = {}
+
+
+def _boot(inst: Any, seconds: float) -> None:
+    """P8: an instance is `pending` while it boots (moto starts them `running`)."""
+    inst._state.name, inst._state.code = "pending", 0
+
+    def running() -> None:
+        with LOCK:
+            if inst._state.name == "pending":
+                inst._state.name, inst._state.code = "running", 16
+
+    t = threading.Timer(seconds, running)
+    t.daemon = True
+    TIMERS.append(t)
+    t.start()
 
 
 EC2Response.create_fleet = create_fleet  # type: ignore[method-assign]
@@ -600,6 +621,9 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         if path == "/_fluxburst/fault" and method == "DELETE":
             FAULTS.clear()
             return _json(start_response, "200 OK", {"faults": []})
+        if path == "/_fluxburst/boot" and method == "POST":
+            BOOT["seconds"] = float(body.get("seconds", 0))
+            return _json(start_response, "200 OK", BOOT)
         if path == "/_fluxburst/calls" and method == "GET":
             return _json(start_response, "200 OK", dict(CALLS))
         if path == "/_fluxburst/reset" and method == "POST":
@@ -608,6 +632,7 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             TIMERS.clear()
             CAPACITY_RULES.clear()
             FAULTS.clear()
+            BOOT["seconds"] = 0.0
             CALLS.clear()
             moto_api_backend.reset()
             return _json(start_response, "200 OK", {"ok": True})
