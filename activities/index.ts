@@ -54,7 +54,7 @@ export function mapError(e: unknown): never {
  * Heartbeat while `fn` runs: reading a big Flux queue can take a while, and with a heartbeat
  * timeout a dead worker's call is retried elsewhere in seconds rather than at its deadline.
  */
-async function keepalive<T>(fn: () => Promise<T>): Promise<T> {
+export async function keepalive<T>(fn: () => Promise<T>): Promise<T> {
   const c = Context.current();
   const timer = setInterval(() => c.heartbeat(), 1000);
   try {

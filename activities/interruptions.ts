@@ -1,7 +1,6 @@
-import { Context } from '@temporalio/activity';
 import type { CredentialRef } from '../src/core/types.js';
 import type { ReceivedInterruptions } from '../src/plugins/aws-ec2/interruption-queue.js';
-import { mapError, resolveCredentials } from './index.js';
+import { keepalive, mapError, resolveCredentials } from './index.js';
 
 /** Where an interruption queue is and how to reach it (references only for credentials). */
 export interface QueueRef {
@@ -24,13 +23,7 @@ export function createInterruptionActivities() {
       try {
         const creds = resolveCredentials(q.credentials);
         const { ec2Client, receiveInterruptions, sqsClient } = await sdk();
-        const ctx = Context.current();
-        const beat = setInterval(() => ctx.heartbeat(), 1000);
-        try {
-          return await receiveInterruptions({ sqs: sqsClient(q, creds), ec2: ec2Client(q, creds), queueUrl: q.queueUrl, waitSeconds: q.waitSeconds });
-        } finally {
-          clearInterval(beat);
-        }
+        return await keepalive(() => receiveInterruptions({ sqs: sqsClient(q, creds), ec2: ec2Client(q, creds), queueUrl: q.queueUrl, waitSeconds: q.waitSeconds }));
       } catch (e) {
         mapError(e);
       }

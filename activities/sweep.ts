@@ -4,7 +4,7 @@ import type { TargetChoice } from '../src/core/types.js';
 import { parseOrThrow } from '../src/core/zod-issues.js';
 import type { OwnedResource, PluginContext } from '../src/plugins/contract.js';
 import type { PluginRegistry } from '../src/plugins/registry.js';
-import { mapError, resolveCredentials } from './index.js';
+import { keepalive, mapError, resolveCredentials } from './index.js';
 
 /** Who the sweep's plugin calls are for: no burst, so resources are tagged only with this. */
 export const SWEEP_BURST_ID = 'fluxburst-sweep';
@@ -35,16 +35,6 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Listing a big account pages through several EC2 calls: prove we are alive meanwhile. */
-async function keepalive<T>(fn: () => Promise<T>): Promise<T> {
-  const c = Context.current();
-  const timer = setInterval(() => c.heartbeat(), 1000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /**
  * The orphan sweep's activities. `client` answers which bursts still run: a burst's workflow id

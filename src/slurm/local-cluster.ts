@@ -421,3 +421,23 @@ export async function startSlurm(o: SlurmOptions): Promise<Slurm> {
     stop,
   };
 }
+
+/**
+ * Wrapper scripts for Slurm's ResumeProgram / SuspendProgram / ResumeFailProgram that run
+ * `fluxburst slurm <verb>`: slurmctld runs them with a bare environment, so everything fluxburst
+ * needs is written into them, and each appends its output to `<dir>/<verb>.log`. The slurm.conf
+ * path is read from `<dir>/conf-path` at call time (it exists only once the cluster is started).
+ */
+export function powerSaveWrappers(dir: string, o: { cli: string; env: Record<string, string> }): { resumeProgram: string; suspendProgram: string; resumeFailProgram: string } {
+  const make = (verb: string): string => {
+    const path = join(dir, `${verb}.sh`);
+    const env = Object.entries({ PATH: '/usr/sbin:/usr/bin:/bin', ...o.env }).map(([k, v]) => `${k}=${v}`).join(' ');
+    writeFileSync(
+      path,
+      ['#!/bin/sh', `export ${env}`, `exec ${process.execPath} ${o.cli} slurm ${verb} "$@" --slurm-conf "$(cat ${join(dir, 'conf-path')})" >> ${join(dir, `${verb}.log`)} 2>&1`, ''].join('\n'),
+      { mode: 0o755 },
+    );
+    return path;
+  };
+  return { resumeProgram: make('resume'), suspendProgram: make('suspend'), resumeFailProgram: make('resume-fail') };
+}

@@ -13,7 +13,7 @@ import { TAG_BURST, TAG_NODE } from '../../src/plugins/aws-ec2/tags.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, startWorker, uid, waitFor } from '../support/harness.js';
 import { ec2Client, type Moto, startMoto } from '../support/moto.js';
-import { type Slurm, startSlurm } from '../support/slurm.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
 
 const TQ = uid('tq-slurmec2');
 const name = `e${Date.now().toString(36)}`;
@@ -23,20 +23,6 @@ let ec2: EC2Client;
 let slurm: Slurm;
 let w: Awaited<ReturnType<typeof startWorker>>;
 
-function wrapper(verb: string): string {
-  const path = join(dir, `${verb}.sh`);
-  writeFileSync(
-    path,
-    [
-      '#!/bin/sh',
-      `export TEMPORAL_ADDRESS=${address()} FLUXBURST_CONFIG=${join(dir, 'fb.yaml')} PATH=/usr/sbin:/usr/bin:/bin AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing`,
-      `exec ${process.execPath} ${CLI} slurm ${verb} "$@" --slurm-conf "$(cat ${join(dir, 'conf-path')})" >> ${join(dir, `${verb}.log`)} 2>&1`,
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return path;
-}
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -49,7 +35,7 @@ beforeAll(async () => {
   const params = { region: 'us-east-1', endpoint: moto.endpoint, imageId: image, subnetIds: [subnet.Subnet!.SubnetId!], instanceTypes: ['c5.large'], capacityType: 'on-demand', pollSeconds: 0.2 };
   writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmec2\ntargets:\n  - plugin: aws-ec2\n    params: ${JSON.stringify(params)}\ntemporal: { taskQueue: ${TQ} }\n`);
   w = await startWorker(TQ);
-  slurm = await startSlurm({ cloudNodes: 1, resumeProgram: wrapper('resume'), suspendProgram: wrapper('suspend'), resumeFailProgram: wrapper('resume-fail'), suspendTime: 5, resumeTimeout: 15 });
+  slurm = await startSlurm({ cloudNodes: 1, ...powerSaveWrappers(dir, { cli: CLI, env: { TEMPORAL_ADDRESS: address(), FLUXBURST_CONFIG: join(dir, 'fb.yaml'), AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } }), suspendTime: 5, resumeTimeout: 15 });
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { slurmNodesQuery, type SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, spawnWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { type Slurm, startSlurm } from '../support/slurm.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
 
 // The worker dies (SIGKILL) while the resumed node boots: the workflow resumes on a new worker,
 // the node is made once, and the Slurm job still runs and completes.
@@ -15,20 +15,6 @@ const workers: ReturnType<typeof spawnWorker>[] = [];
 let slurm: Slurm;
 let nodes: string;
 
-function wrapper(verb: string): string {
-  const path = join(dir, `${verb}.sh`);
-  writeFileSync(
-    path,
-    [
-      '#!/bin/sh',
-      `export TEMPORAL_ADDRESS=${address()} FLUXBURST_CONFIG=${join(dir, 'fb.yaml')} PATH=/usr/sbin:/usr/bin:/bin`,
-      `exec ${process.execPath} ${CLI} slurm ${verb} "$@" --slurm-conf "$(cat ${join(dir, 'conf-path')})" >> ${join(dir, `${verb}.log`)} 2>&1`,
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return path;
-}
 
 const newWorker = async () => {
   const w = spawnWorker(['--address', address(), '--task-queue', TQ]);
@@ -44,7 +30,7 @@ beforeAll(async () => {
     join(dir, 'fb.yaml'),
     `name: ${name}\nowner: slurmkill\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes}, latencyMs: 2000 }\ntimeouts: { heartbeatSeconds: 3 }\ntemporal: { taskQueue: ${TQ} }\n`,
   );
-  slurm = await startSlurm({ cloudNodes: 1, resumeProgram: wrapper('resume'), suspendProgram: wrapper('suspend'), resumeFailProgram: wrapper('resume-fail'), suspendTime: 5, resumeTimeout: 90 });
+  slurm = await startSlurm({ cloudNodes: 1, ...powerSaveWrappers(dir, { cli: CLI, env: { TEMPORAL_ADDRESS: address(), FLUXBURST_CONFIG: join(dir, 'fb.yaml') } }), suspendTime: 5, resumeTimeout: 90 });
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliAsync } from '../support/harness.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { type Slurm, startSlurm } from '../support/slurm.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
 
 // The whole power-save loop on a real slurmctld: a job in the cloud partition → slurmctld runs
 // ResumeProgram (fluxburst) → a workflow provisions local nodes, registers them and starts their
@@ -18,27 +18,12 @@ let slurm: Slurm;
 let nodes: string;
 const dir = mkdtempSync(join(tmpdir(), 'fb-slurmres-'));
 
-function wrapper(verb: string): string {
-  // slurmctld runs these with a bare environment: everything fluxburst needs is written here.
-  const path = join(dir, `${verb}.sh`);
-  writeFileSync(
-    path,
-    [
-      '#!/bin/sh',
-      `export TEMPORAL_ADDRESS=${address()} FLUXBURST_CONFIG=${join(dir, 'fb.yaml')} PATH=/usr/sbin:/usr/bin:/bin`,
-      `exec ${process.execPath} ${CLI} slurm ${verb} "$@" --slurm-conf "$(cat ${join(dir, 'conf-path')})" >> ${join(dir, `${verb}.log`)} 2>&1`,
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return path;
-}
 
 beforeAll(async () => {
   nodes = workdir('slurm');
   writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmtest\ntargets:\n  - plugin: local\n    params: { workdir: ${nodes} }\ntemporal: { taskQueue: ${TQ} }\n`);
   w = await startWorker(TQ);
-  slurm = await startSlurm({ cloudNodes: 2, resumeProgram: wrapper('resume'), suspendProgram: wrapper('suspend'), resumeFailProgram: wrapper('resume-fail'), suspendTime: 5, resumeTimeout: 20 });
+  slurm = await startSlurm({ cloudNodes: 2, ...powerSaveWrappers(dir, { cli: CLI, env: { TEMPORAL_ADDRESS: address(), FLUXBURST_CONFIG: join(dir, 'fb.yaml') } }), suspendTime: 5, resumeTimeout: 20 });
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 
