@@ -138,6 +138,11 @@ const cases: Case[] = [
   badConfig('config owner with a quote', "owner: \"o'brien\"\n", 'owner: letters, digits and . _ : - only'),
   other('server --port 70000', { args: () => ['server', '--port', '70000', '--headless'], expect: () => [/--port: .*<=65535/] }),
   other('server --ui-port 0', { args: () => ['server', '--ui-port', '0', '--headless'], expect: () => [/--ui-port: .*>=1/] }),
+  other('interruptions start without any queue in the config', { args: ({ addr }) => ['interruptions', 'start', '--address', addr, '--task-queue', TQ], expect: () => ['targets[].params.interruptionQueueUrl: no aws-ec2 target names an interruption queue'] }),
+  other('report with a non-integer exit code', { args: ({ addr }) => ['report', 'some-burst', 'job-1', '--exit', 'ok', '--address', addr], expect: () => ['--exit: must be an integer exit code, got "ok"'] }),
+  badConfig('jobs and slurm both as the job source', 'jobs: jobs.yaml\nslurm: { partitions: [burst] }\n', 'slurm: give one job source: `jobs` or `slurm`, not both'),
+  badConfig('gke regional location without nodeZone', 'targets:\n  - plugin: gke\n    params: { project: my-project, location: us-central1 }\n', /targets\[0\]\.params\.nodeZone: location us-central1 is a region/),
+  badConfig('limits.maxSpend negative', 'limits: { maxSpend: -1 }\n', /limits\.maxSpend: .*>0/),
   other('worker --max-activities 0', { args: ({ addr }) => ['worker', '--address', addr, '--task-queue', TQ, '--max-activities', '0'], expect: () => [/--max-activities: .*>=1/] }),
   other('schedule create without --cron', {
     args: ({ addr }) => ['schedule', 'create', schedId('nocron'), '--address', addr, '-j', 'jobs.yaml'],
