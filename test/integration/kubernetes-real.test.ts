@@ -11,6 +11,7 @@ import type { BurstPlan, Job, ResourceRef } from '../../src/core/types.js';
 import type { PluginContext } from '../../src/plugins/contract.js';
 import { kubernetesPlugin, kubernetesParams, type KubernetesParams } from '../../src/plugins/kubernetes/index.js';
 import { type KubeObj, markPodsReady, operatorPods, type RealApiserver, startNamespaceController, startRealApiserver } from '../kube/real-apiserver.js';
+import { runSaga } from '../support/saga.js';
 
 let kas: RealApiserver;
 let stopController: () => Promise<void>;
@@ -56,25 +57,8 @@ function ctx(burstId: string): PluginContext {
 }
 
 /** The workflow's saga: each compensation recorded before its step runs; on failure, all of them newest first. */
-async function burst(p: KubernetesParams, c: PluginContext, nodes: number, between?: (refs: ResourceRef[], plan: BurstPlan) => Promise<void>) {
-  const plan = await kubernetesPlugin.plan([job(nodes)], p, c);
-  const undo: { step: BurstPlan['steps'][number]; ref?: ResourceRef }[] = [];
-  const refs: ResourceRef[] = [];
-  let error: unknown;
-  try {
-    for (const s of plan.steps) {
-      const u: (typeof undo)[number] = { step: s };
-      undo.unshift(u);
-      u.ref = await kubernetesPlugin.provision(s, plan, p, c);
-      refs.push(u.ref);
-    }
-    await between?.(refs, plan);
-  } catch (e) {
-    error = e;
-  }
-  for (const u of undo) await kubernetesPlugin.teardown(u.step, u.ref, p, c);
-  return { plan, refs, error };
-}
+const burst = (p: KubernetesParams, c: PluginContext, nodes: number, between?: (refs: ResourceRef[], plan: BurstPlan) => Promise<void>) =>
+  runSaga(kubernetesPlugin, [job(nodes)], p, c, between);
 
 const items = async (path: string) => ((await kas.req('GET', path)).body?.items ?? []) as KubeObj[];
 const ours = async (burstId: string) => items(`/api/v1/namespaces?labelSelector=${encodeURIComponent(`fluxburst.io/burst-id=${burstId}`)}`);

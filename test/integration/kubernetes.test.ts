@@ -8,6 +8,7 @@ import type { BurstPlan, Job, ResourceRef } from '../../src/core/types.js';
 import type { PluginContext } from '../../src/plugins/contract.js';
 import { kubernetesPlugin, kubernetesParams, type KubernetesParams } from '../../src/plugins/kubernetes/index.js';
 import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { runSaga } from '../support/saga.js';
 
 let fake: FakeApiserver;
 let mungeFile: string;
@@ -49,25 +50,8 @@ function ctx(burstId: string, beats: unknown[] = []): PluginContext {
 }
 
 /** The workflow's saga: each compensation recorded before its step runs; on failure, all of them newest first. */
-async function burst(p: KubernetesParams, c: PluginContext, nodes: number, between?: (refs: ResourceRef[], plan: BurstPlan) => Promise<void>) {
-  const plan = await kubernetesPlugin.plan([job(nodes)], p, c);
-  const undo: { step: BurstPlan['steps'][number]; ref?: ResourceRef }[] = [];
-  const refs: ResourceRef[] = [];
-  let error: unknown;
-  try {
-    for (const s of plan.steps) {
-      const u: (typeof undo)[number] = { step: s };
-      undo.unshift(u);
-      u.ref = await kubernetesPlugin.provision(s, plan, p, c);
-      refs.push(u.ref);
-    }
-    await between?.(refs, plan);
-  } catch (e) {
-    error = e;
-  }
-  for (const u of undo) await kubernetesPlugin.teardown(u.step, u.ref, p, c);
-  return { plan, refs, error };
-}
+const burst = (p: KubernetesParams, c: PluginContext, nodes: number, between?: (refs: ResourceRef[], plan: BurstPlan) => Promise<void>) =>
+  runSaga(kubernetesPlugin, [job(nodes)], p, c, between);
 
 const ours = (burstId: string) => fake.objects('namespaces').filter((n) => n.metadata.labels?.['fluxburst.io/burst-id'] === burstId);
 

@@ -96,24 +96,39 @@ export async function ensureCluster(client: ClusterManagerClient, p: GkeParams, 
 }
 
 /**
- * Delete a cluster and wait until it is gone. Gone already is success; a cluster whose labels are
- * not `burstId`'s (or, for the sweep, not fluxburst's at all) is never touched: the compensation
- * of a refused ALREADY_EXISTS must not delete someone else's cluster.
+ * Delete a cluster or node pool and wait until it is gone. Gone already is success; one whose
+ * labels are not `burstId`'s (or, for the sweep, not fluxburst's at all) is never touched: the
+ * compensation of a refused ALREADY_EXISTS must not delete someone else's. GKE runs one operation
+ * per cluster, so one still running there (a create, or a delete already under way) goes first.
  */
-export async function deleteCluster(client: ClusterManagerClient, p: GkeParams, path: string, ctx: PluginContext, burstId?: string): Promise<void> {
+export async function deleteOurs<T>(
+  client: ClusterManagerClient,
+  p: GkeParams,
+  ctx: PluginContext,
+  o: {
+    what: string;
+    path: string;
+    /** The cluster whose operations must settle first. */
+    clusterPath: string;
+    burstId?: string | undefined;
+    get: () => Promise<T | undefined>;
+    labelsOf: (x: T) => Record<string, string> | null | undefined;
+    remove: () => Promise<protos.google.container.v1.IOperation>;
+    rpc: string;
+  },
+): Promise<void> {
   for (let round = 0; round < 20; round++) {
-    const c = await getCluster(client, path);
-    if (!c) return;
-    const ours = burstId ? isOurs(c.resourceLabels, burstId) : c.resourceLabels?.[LABEL_CREATED_BY] === CREATED_BY;
-    if (!ours) {
-      ctx.log.warn(`gke: cluster ${path} is not ours; not deleting it`, { labels: c.resourceLabels ?? {} });
+    const x = await o.get();
+    if (!x) return;
+    const labels = o.labelsOf(x);
+    if (!(o.burstId ? isOurs(labels, o.burstId) : labels?.[LABEL_CREATED_BY] === CREATED_BY)) {
+      ctx.log.warn(`gke: ${o.what} ${o.path} is not ours; not deleting it`, { labels: labels ?? {} });
       return;
     }
-    // GKE runs one operation per cluster: a create still running (or a delete already under way) first.
-    await settle(client, p.project, p.location, path, waitOpts(p), ctx);
+    await settle(client, p.project, p.location, o.clusterPath, waitOpts(p), ctx);
     let op;
     try {
-      [op] = await client.deleteCluster({ name: path });
+      op = await o.remove();
     } catch (e) {
       if (isNotFound(e)) return;
       if (isBusy(e)) {
@@ -121,12 +136,26 @@ export async function deleteCluster(client: ClusterManagerClient, p: GkeParams, 
         await sleep(p.operationPollSeconds * 1000, undefined, { signal: ctx.signal });
         continue;
       }
-      throw fromGrpc(e, `DeleteCluster ${path}`);
+      throw fromGrpc(e, `${o.rpc} ${o.path}`);
     }
-    await waitOperation(client, op, { ...waitOpts(p), what: `delete cluster ${path}` }, ctx);
-    if (!(await getCluster(client, path))) return;
+    await waitOperation(client, op, { ...waitOpts(p), what: `delete ${o.what} ${o.path}` }, ctx);
+    if (!(await o.get())) return;
   }
-  throw new TransientError(`cluster ${path} is still there after repeated deletes`);
+  throw new TransientError(`${o.what} ${o.path} is still there after repeated deletes`);
+}
+
+/** Delete a cluster (see deleteOurs). */
+export function deleteCluster(client: ClusterManagerClient, p: GkeParams, path: string, ctx: PluginContext, burstId?: string): Promise<void> {
+  return deleteOurs(client, p, ctx, {
+    what: 'cluster',
+    path,
+    clusterPath: path,
+    burstId,
+    get: () => getCluster(client, path),
+    labelsOf: (c) => c.resourceLabels,
+    remove: async () => (await client.deleteCluster({ name: path }))[0],
+    rpc: 'DeleteCluster',
+  });
 }
 
 export async function listClusters(client: ClusterManagerClient, project: string): Promise<Cluster[]> {

@@ -4,9 +4,9 @@ import type { ClusterManagerClient, protos } from '@google-cloud/container';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FluxburstError, TransientError } from '../../core/errors.js';
 import type { PluginContext } from '../contract.js';
-import { type NodeSpec, clusterPathOf, getCluster, waitOpts } from './cluster.js';
+import { type NodeSpec, clusterPathOf, deleteOurs, getCluster, waitOpts } from './cluster.js';
 import { fromGrpc, isAlreadyExists, isBusy, isNotFound } from './errors.js';
-import { CREATED_BY, LABEL_CREATED_BY, META_BURST, isOurs, nodePoolNameFor, ownerLabels } from './names.js';
+import { META_BURST, isOurs, nodePoolNameFor, ownerLabels } from './names.js';
 import { pendingOperations, settle, waitOperation } from './operations.js';
 import type { GkeParams } from './params.js';
 
@@ -79,32 +79,16 @@ export async function ensureNodePool(client: ClusterManagerClient, p: GkeParams,
   return { pool: await untilRunning(client, p, path, ctx), path, adopted };
 }
 
-/** Delete the pool and wait until it is gone; gone is success; a pool not ours is never touched. */
-export async function deleteNodePool(client: ClusterManagerClient, p: GkeParams, path: string, ctx: PluginContext, burstId?: string): Promise<void> {
-  const clusterPath = path.replace(/\/nodePools\/[^/]+$/, '');
-  for (let round = 0; round < 20; round++) {
-    const np = await getNodePool(client, path);
-    if (!np) return;
-    const labels = np.config?.resourceLabels;
-    if (!(burstId ? isOurs(labels, burstId) : labels?.[LABEL_CREATED_BY] === CREATED_BY)) {
-      ctx.log.warn(`gke: node pool ${path} is not ours; not deleting it`, { labels: labels ?? {} });
-      return;
-    }
-    await settle(client, p.project, p.location, clusterPath, waitOpts(p), ctx);
-    let op;
-    try {
-      [op] = await client.deleteNodePool({ name: path });
-    } catch (e) {
-      if (isNotFound(e)) return;
-      if (isBusy(e)) {
-        // An operation started between our look and the delete: give it a poll interval.
-        await sleep(p.operationPollSeconds * 1000, undefined, { signal: ctx.signal });
-        continue;
-      }
-      throw fromGrpc(e, `DeleteNodePool ${path}`);
-    }
-    await waitOperation(client, op, { ...waitOpts(p), what: `delete node pool ${path}` }, ctx);
-    if (!(await getNodePool(client, path))) return;
-  }
-  throw new TransientError(`node pool ${path} is still there after repeated deletes`);
+/** Delete the pool and wait until it is gone; gone is success; a pool not ours is never touched (see deleteOurs). */
+export function deleteNodePool(client: ClusterManagerClient, p: GkeParams, path: string, ctx: PluginContext, burstId?: string): Promise<void> {
+  return deleteOurs(client, p, ctx, {
+    what: 'node pool',
+    path,
+    clusterPath: path.replace(/\/nodePools\/[^/]+$/, ''),
+    burstId,
+    get: () => getNodePool(client, path),
+    labelsOf: (np) => np.config?.resourceLabels,
+    remove: async () => (await client.deleteNodePool({ name: path }))[0],
+    rpc: 'DeleteNodePool',
+  });
 }
