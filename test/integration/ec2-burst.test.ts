@@ -3,11 +3,7 @@
 // which runs the jobs and reports each one's end (`jobDone` update / `fluxburst report`).
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
   DescribeFleetsCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribePlacementGroupsCommand,
@@ -25,7 +21,7 @@ import { placementGroupName } from '../../src/plugins/aws-ec2/placement.js';
 import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
 import { interruptionQueueStatusQuery, jobDoneUpdate, statusQuery, stopWatchSignal } from '../../workflows/messages.js';
 import { address, cliAsync, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
-import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, motoBase, startMoto } from '../support/moto.js';
 
 const TQ = uid('tq-ec2');
 let moto: Moto;
@@ -92,18 +88,8 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   ec2 = ec2Client(moto.endpoint);
-  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }));
-  const vpcId = vpc.Vpc!.VpcId!;
-  const a = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.1.0/24', AvailabilityZone: 'us-east-1a' }));
-  const b = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.2.0/24', AvailabilityZone: 'us-east-1b' }));
-  const sg = await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'fluxburst-ec2-burst', Description: 'test' }));
-  const images = await ec2.send(new DescribeImagesCommand({}));
   base = {
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    imageId: images.Images!.find((i) => i.ImageId?.startsWith('ami-'))!.ImageId!,
-    subnetIds: [a.Subnet!.SubnetId!, b.Subnet!.SubnetId!],
-    securityGroupIds: [sg.GroupId!],
+    ...(await motoBase(moto.endpoint, 'ec2-burst')),
     instanceTypes: ['c5.large', 'c6i.large', 'm5.large'],
     userData: '#!/bin/sh\nfluxburst-join --burst {{burstId}} --token-ssm /fluxburst/{{burstId}}/join\n',
     pollSeconds: 0.2,

@@ -3,7 +3,7 @@
 // launcher) from a launch template, and registers the instance's address with slurmctld, as
 // ParallelCluster's resume does. moto's instances boot nothing, so no slurmd registers: at
 // ResumeTimeout slurmctld calls ResumeFailProgram and the burst takes everything away.
-import { CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TAG_BURST, TAG_NODE } from '../../src/plugins/aws-ec2/tags.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, startWorker, uid, waitFor } from '../support/harness.js';
-import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, motoBase, startMoto } from '../support/moto.js';
 import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
 
 const TQ = uid('tq-slurmec2');
@@ -29,10 +29,7 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   ec2 = ec2Client(moto.endpoint);
-  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }));
-  const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '10.7.1.0/24', AvailabilityZone: 'us-east-1a' }));
-  const image = (await ec2.send(new DescribeImagesCommand({}))).Images!.find((i) => i.ImageId?.startsWith('ami-'))!.ImageId!;
-  const params = { region: 'us-east-1', endpoint: moto.endpoint, imageId: image, subnetIds: [subnet.Subnet!.SubnetId!], instanceTypes: ['c5.large'], capacityType: 'on-demand', pollSeconds: 0.2 };
+  const params = { ...(await motoBase(moto.endpoint, 'slurm-ec2')), instanceTypes: ['c5.large'], capacityType: 'on-demand', pollSeconds: 0.2 };
   writeFileSync(join(dir, 'fb.yaml'), `name: ${name}\nowner: slurmec2\ntargets:\n  - plugin: aws-ec2\n    params: ${JSON.stringify(params)}\ntemporal: { taskQueue: ${TQ} }\n`);
   w = await startWorker(TQ);
   slurm = await startSlurm({ cloudNodes: 1, ...powerSaveWrappers(dir, { cli: CLI, env: { TEMPORAL_ADDRESS: address(), FLUXBURST_CONFIG: join(dir, 'fb.yaml'), AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } }), suspendTime: 5, resumeTimeout: 15 });
