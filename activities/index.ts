@@ -14,6 +14,9 @@ import type { PluginRegistry } from '../src/plugins/registry.js';
 import { type Selection, selectJobs } from '../src/select/selectors.js';
 import { parseOrThrow } from '../src/core/zod-issues.js';
 import { resolveCredentials } from '../src/plugins/credentials.js';
+import { type BatchEnd, type BatchResult, runBatch } from '../src/burst/batch.js';
+import { jobsRef, readJobs, readPage, refCount } from '../src/jobs/spool.js';
+import type { JobsRef } from '../src/core/types.js';
 
 export { resolveCredentials };
 
@@ -129,6 +132,51 @@ export function createActivities(reg: PluginRegistry) {
           })),
         };
       }));
+    },
+
+    /**
+     * Read and select the source in the workflow (scheduled bursts): the selected jobs come back
+     * as a reference — inline when small, else a spool file — never as an echo of a big list.
+     */
+    async selectBurstJobs(input: { source: SourceSpec; selector: SelectorSpec }): Promise<{ jobs: JobsRef; count: number; skipped: number }> {
+      return guarded(() => keepalive(async () => {
+        const sel = await selectJobs(await readSource(input.source), input.selector);
+        return { jobs: jobsRef(sel.selected), count: sel.selected.length, skipped: sel.skipped.length };
+      }));
+    },
+
+    /** The burst's plan step over its job reference (the jobs are read here, not sent). */
+    async planBurstJobs(input: BurstRef & { jobs: JobsRef; targets: TargetChoice[]; maxNodes: number; maxCostPerHour?: number }): Promise<Choice> {
+      return guarded(() =>
+        keepalive(() => chooseAndPlan(readJobs(input.jobs), input.targets, reg, input.maxNodes, pluginContext(input), input.maxCostPerHour)),
+      );
+    },
+
+    /** A page of a spooled job list, as the scheduler needs it: ids and sizes only. */
+    async loadJobs(input: { jobs: JobsRef; offset: number; limit: number }): Promise<{ ids: string[]; nodes: number[] }> {
+      return guarded(async () => {
+        const page = readPage(input.jobs, input.offset, input.limit);
+        return { ids: page.map((j) => j.id), nodes: page.map((j) => j.nodes) };
+      });
+    },
+
+    /**
+     * Run a batch of jobs one after another on the given nodes (see src/burst/batch.ts). Jobs come
+     * as a spool reference with indexes, or inline (small bursts).
+     */
+    async runJobBatch(input: PluginCall & { jobs?: JobsRef; inline?: Array<Job | null>; items: Array<{ i: number; attempt: number }>; nodes: ResourceRef[]; jobSeconds: number; batchSeconds: number; tailBytes: number }): Promise<BatchResult> {
+      return guarded(async () => {
+        const { p, params } = plugin(input);
+        const all = input.jobs ? readJobs(input.jobs) : undefined;
+        const jobs = input.items.map((it, k) => {
+          const job = input.inline?.[k] ?? all?.[it.i];
+          if (!job) throw new FluxburstError('SpoolUnreadable', `job #${it.i} is not in the burst's job list (${input.jobs ? refCount(input.jobs) : 0} spooled)`);
+          return { i: it.i, job, attempt: it.attempt };
+        });
+        const c = Context.current();
+        const done = (c.info.heartbeatDetails as { done?: BatchEnd[] } | undefined)?.done;
+        return runBatch(p, jobs, input.nodes, params, pluginContext(input), { jobSeconds: input.jobSeconds, batchSeconds: input.batchSeconds, tailBytes: input.tailBytes, ...(done ? { done } : {}) });
+      });
     },
 
     async planBurst(input: BurstRef & { jobs: Job[]; targets: TargetChoice[]; maxNodes: number; maxCostPerHour?: number; nodeNames?: string[] }): Promise<Choice> {

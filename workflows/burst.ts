@@ -1,55 +1,33 @@
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
+  ActivityFailure,
   CancellationScope,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
-  proxyActivities,
-  setHandler,
+  log,
+  patched,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
-  log,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { Choice } from '../src/plan/choose.js';
-import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
-import { SA_PHASE, SA_PLUGIN } from '../src/core/search-attributes.js';
-import type {
-  BurstInput,
-  BurstResult,
-  BurstStatus,
-  Interruption,
-  Job,
-  JobResult,
-  JobStatus,
-  Phase,
-  ProvisionStep,
-  ResourceRef,
-  Step,
-} from '../src/core/types.js';
-import { Saga, type Undo } from './saga.js';
-import { addJobsUpdate, cancelSignal, interruptionSignal, type JobDone, jobDoneUpdate, statusQuery } from './messages.js';
-import { burstMetrics } from './metrics.js';
+import { initialState, spendDeadline, type SchedulerState } from '../src/burst/scheduler.js';
+import { SA_PLUGIN } from '../src/core/search-attributes.js';
+import type { BurstInput, BurstResult, ProvisionStep, ResourceRef, RunSettings } from '../src/core/types.js';
+import { installHandlers } from './burst-handlers.js';
+import { messageOf, runJobs } from './burst-run.js';
+import { BurstRun } from './burst-state.js';
+import { burstV1 } from './legacy/burst-v1.js';
+import { burstActivities, DEFAULT_RUN } from './policies.js';
+import type { Undo } from './saga.js';
 
-
-function messageOf(e: unknown): string {
-  if (e instanceof ActivityFailure && e.cause) return messageOf(e.cause);
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
+/** The patch that separates batched bursts from the bursts recorded before (workflows/legacy). */
+export const BURST_V2 = 'burst-v2';
 
 function failureType(e: unknown): string | undefined {
   if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure) return e.cause.type ?? undefined;
   if (e instanceof ApplicationFailure) return e.type ?? undefined;
-  return undefined;
-}
-
-function lostNode(e: unknown): string | undefined {
-  if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'NodeLost') {
-    return (e.cause.details?.[0] as { node?: string } | undefined)?.node;
-  }
   return undefined;
 }
 
@@ -59,419 +37,199 @@ function lostNode(e: unknown): string | undefined {
  * Provisioning is a saga: a step's compensation is recorded *before* its activity runs (the
  * activity may create the resource and then lose its answer), and teardown runs every recorded
  * compensation in reverse inside a non-cancellable scope, whether the burst finished, failed or
- * was cancelled.
+ * was cancelled. Jobs run in batches decided by a pure scheduler; the history stays bounded by
+ * continuing as new with the scheduler's state, the resources and the saga.
  */
 export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
-  const burstId = workflowInfo().workflowId;
-  const st: BurstStatus = { burstId, owner: input.owner, phase: 'pending', resources: [], jobs: [], interruptions: [], timeline: [] };
-  const metrics = burstMetrics(input);
-  let spendFrom: number | undefined;
-  let costPerHour = 0;
-  const spendNow = () => (spendFrom === undefined ? 0 : Math.round(((Date.now() - spendFrom) / 3_600_000) * costPerHour * 10_000) / 10_000);
-  setHandler(statusQuery, () => ({ ...st, ...(spendFrom !== undefined ? { spend: spendNow() } : {}) }));
-
-  const t = input.timeouts;
-  const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
-  // select reads the source (heartbeating); plan is pure CPU. A dead worker's call is retried
-  // after the heartbeat timeout, not at the deadline.
-  const quick = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: t.heartbeatSeconds * 1000,
-    retry: { initialInterval: '500ms', maximumAttempts: 5, nonRetryableErrorTypes },
-  });
-  const steps = proxyActivities<Activities>({
-    startToCloseTimeout: t.stepSeconds * 1000,
-    heartbeatTimeout: t.heartbeatSeconds * 1000,
-    retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
-  });
-  const runner = proxyActivities<Activities>({
-    startToCloseTimeout: t.jobSeconds * 1000,
-    heartbeatTimeout: t.heartbeatSeconds * 1000,
-    retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
-    // A cancelled job must really stop (its tasks killed) before its nodes are reused or deleted.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
-
-  // Each poll returns within a few minutes, so the next one sees the burst's current resources.
-  const watcher = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: Math.max(t.heartbeatSeconds, 2 * (t.interruptionPollSeconds ?? 15)) * 1000,
-    retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
-  });
-
-  const setPhase = (phase: Phase) => {
-    st.phase = phase;
-    st.timeline.push({ phase, at: Date.now() });
-    metrics.phase(st);
-    upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
-  };
-
-  const saga = new Saga();
-  const undo = saga.undo;
-  let step: Step = 'select';
-  let plugin = '';
-  let params: Record<string, unknown> = {};
-  let credentials: Choice['credentials'];
-  const call = () => ({ burstId, owner: input.owner, plugin, params, credentials });
-
-  const jobsById = new Map<string, Job>();
-  const interrupts: Interruption[] = [];
-  let wake = 0;
-  let cancelledBySignal = false;
-
+  // Bursts recorded before batching replay through the frozen code; new ones (and their
+  // continued runs) take this one.
+  if (!patched(BURST_V2)) return burstV1(input);
+  const settings: RunSettings = { ...DEFAULT_RUN, ...input.run };
+  const b = new BurstRun(workflowInfo().workflowId, input, settings);
+  const acts = burstActivities(input.timeouts, settings);
   const body = new CancellationScope();
+  let cancelledBySignal = false;
   const stop = (reason: string) => {
-    if (st.cancelReason || ['teardown', 'completed', 'failed', 'cancelled'].includes(st.phase)) return;
-    st.cancelReason = reason || 'cancelled';
+    if (b.st.cancelReason || ['teardown', 'completed', 'failed', 'cancelled'].includes(b.st.phase)) return;
+    b.st.cancelReason = reason || 'cancelled';
     cancelledBySignal = true;
     body.cancel();
   };
-  setHandler(cancelSignal, ({ reason }) => stop(reason));
-  // Plugins without `run`: the local scheduler runs the jobs and reports each one's end here.
-  const reports = new Map<string, JobDone>();
-  let runs = true;
-  let watches = false;
-  setHandler(
-    jobDoneUpdate,
-    (d) => {
-      reports.set(d.id, d);
-      wake++;
-      return { state: d.exitCode === 0 ? 'completed' : 'failed' };
-    },
-    {
-      validator: (d) => {
-        if (!d || typeof d.id !== 'string' || !Number.isInteger(d.exitCode)) throw new Error('a job report needs id and an integer exitCode');
-        if (runs) throw new Error(`plugin ${plugin || '(not chosen yet)'} runs jobs itself; reports are for plugins whose nodes join the local scheduler`);
-        const js = st.jobs.find((j) => j.id === d.id);
-        if (!js) throw new Error(`job ${d.id} is not in this burst`);
-        if (js.state !== 'pending' && js.state !== 'running') throw new Error(`job ${d.id} is already ${js.state}`);
-        if (reports.has(d.id)) throw new Error(`job ${d.id} was already reported`);
-      },
-    },
-  );
-  setHandler(interruptionSignal, (n) => {
-    interrupts.push(n);
-    wake++;
-  });
-  setHandler(
-    addJobsUpdate,
-    (jobs) => {
-      for (const j of jobs) {
-        const js: JobStatus = { id: j.id, name: j.name, nodes: j.nodes, state: 'pending', attempts: 0, assigned: [] };
-        jobsById.set(j.id, j);
-        st.jobs.push(js);
-      }
-      wake++;
-      return { accepted: jobs.map((j) => j.id) };
-    },
-    {
-      validator: (jobs) => {
-        if (st.phase !== 'run' && st.phase !== 'join' && st.phase !== 'provision') {
-          throw new Error(`burst is in phase ${st.phase}; jobs can be added while it provisions or runs`);
-        }
-        const size = st.plan?.nodes ?? 0;
-        for (const j of jobs) {
-          if (!j || typeof j.id !== 'string' || !Array.isArray(j.command) || !(j.nodes >= 1)) throw new Error('each job needs id, nodes >= 1 and command');
-          if (jobsById.has(j.id)) throw new Error(`job ${j.id} is already in this burst`);
-          if (j.nodes > size) throw new Error(`job ${j.id} needs ${j.nodes} nodes; this burst has ${size}`);
-        }
-      },
-    },
-  );
+  const handlers = installHandlers(b, stop);
 
   const provisionOne = async (s: ProvisionStep): Promise<ResourceRef> => {
-    const ref = await saga.provision(s, (x) => steps.provisionStep({ ...call(), step: x, plan: st.plan! }));
-    st.resources.push(ref);
+    // Each step carries its own inputs and the plan's summary, never every other step.
+    const plan = { ...b.st.plan!, steps: [] };
+    const ref = await b.saga.provision(s, (x) => acts.steps.provisionStep({ ...b.call(), step: x, plan }));
+    b.st.resources.push(ref);
     return ref;
   };
-
   const teardownOne = async (u: Undo): Promise<void> => {
-    await steps.teardownStep({ ...call(), step: u.step, ref: u.ref });
-    st.resources = st.resources.filter((r) => r.key !== u.step.key);
+    await acts.steps.teardownStep({ ...b.call(), step: u.step, ...(u.ref ? { ref: u.ref } : {}) });
+    b.st.resources = b.st.resources.filter((r) => r.key !== u.step.key);
+  };
+
+  const capSpend = () => {
+    const at = b.spendFrom === undefined ? undefined : spendDeadline(b.spendFrom, b.costPerHour, input.budget?.maxSpend);
+    if (at === undefined) return;
+    // Outside the body scope: the cap must fire whatever the body is doing.
+    void CancellationScope.nonCancellable(() => sleep(Math.max(1, at - Date.now()))).then(() =>
+      stop(`spend cap reached: ~$${input.budget!.maxSpend} at $${b.costPerHour.toFixed(2)}/h (limits.maxSpend)`),
+    );
   };
 
   let caught: unknown;
+  let next = 'done' as 'done' | 'continue';
   try {
     await body.run(async () => {
-      // select
-      setPhase('select');
-      step = 'select';
-      const sel = await quick.selectJobs({ source: input.source, selector: input.selector });
-      for (const j of sel.selected) {
-        jobsById.set(j.id, j);
-        st.jobs.push({ id: j.id, name: j.name, nodes: j.nodes, state: 'pending', attempts: 0, assigned: [] });
-      }
-      if (sel.selected.length === 0) return;
-
-      // plan
-      setPhase('plan');
-      step = 'plan';
-      const choice = await quick.planBurst({
-        burstId,
-        owner: input.owner,
-        jobs: sel.selected,
-        targets: input.targets,
-        maxNodes: input.maxNodes,
-        ...(input.budget?.maxCostPerHour !== undefined ? { maxCostPerHour: input.budget.maxCostPerHour } : {}),
-      });
-      plugin = choice.plugin;
-      // Histories from before `runs` existed had only plugins that run jobs.
-      runs = choice.runs !== false;
-      // Absent in histories from before polling existed: those bursts did not poll.
-      watches = choice.watches === true;
-      params = choice.params;
-      credentials = choice.credentials;
-      st.plugin = choice.plugin;
-      st.target = choice.target;
-      st.reason = input.reason ? `${input.reason}; at plan time: ${choice.reason}` : choice.reason;
-      st.plan = choice.plan;
-      upsertSearchAttributes([{ key: SA_PLUGIN, value: plugin }]);
-
-      // provision: from here on the burst costs money.
-      setPhase('provision');
-      step = 'provision';
-      spendFrom = Date.now();
-      costPerHour = choice.plan.estimate.costPerHour;
-      const maxSpend = input.budget?.maxSpend;
-      if (maxSpend !== undefined && costPerHour > 0) {
-        // Outside the body scope: the cap must fire whatever the body is doing.
-        void CancellationScope.nonCancellable(() => sleep(Math.ceil((maxSpend / costPerHour) * 3_600_000))).then(() =>
-          stop(`spend cap reached: ~$${maxSpend} at $${costPerHour.toFixed(2)}/h (limits.maxSpend)`),
-        );
-      }
-      for (const s of choice.plan.steps) await provisionOne(s);
-
-      // join
-      setPhase('join');
-      step = 'join';
-      await steps.joinNodes({ ...call(), resources: st.resources });
-
-      // run / monitor
-      setPhase('run');
-      step = 'run';
-      await runJobs();
+      if (input.carried) resume(b, input);
+      else if (!(await start(b, acts, provisionOne))) return;
+      capSpend();
+      b.step = 'run';
+      next = await runJobs(b, { acts, handlers, provisionOne, teardownOne });
     });
   } catch (err) {
     caught = err;
-    if (!isCancellation(err)) st.error = { step, message: messageOf(err) };
+    if (!isCancellation(err)) b.st.error = { step: b.step, message: messageOf(err) };
   }
 
-  await teardownAll();
-  if (spendFrom !== undefined) st.spend = spendNow();
+  if (next === 'continue' && caught === undefined) {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof burstWorkflow>(carry(b, input));
+  }
 
-  if (st.error) {
-    setPhase('failed');
+  await teardownAll(b, teardownOne);
+  if (b.spendFrom !== undefined) b.st.spend = b.spend();
+
+  if (b.st.error) {
+    b.setPhase('failed');
     throw ApplicationFailure.create({
       type: 'BurstFailed',
-      message: `burst ${burstId} failed at ${st.error.step}: ${st.error.message}`,
+      message: `burst ${b.burstId} failed at ${b.st.error.step}: ${b.st.error.message}`,
       nonRetryable: true,
-      details: [{ step: st.error.step, type: failureType(caught) }],
+      details: [{ step: b.st.error.step, type: failureType(caught) }],
       cause: caught instanceof Error ? caught : undefined,
     });
   }
   if (caught !== undefined && !cancelledBySignal) {
     // Cancelled through Temporal (UI button, `temporal workflow cancel`): end as Canceled.
-    setPhase('cancelled');
+    b.setPhase('cancelled');
     throw caught;
   }
   if (cancelledBySignal) {
-    for (const j of st.jobs) if (j.state === 'pending' || j.state === 'running') j.state = 'cancelled';
-    setPhase('cancelled');
-    return { burstId, outcome: 'cancelled', status: st };
+    const c = b.sched.s.counts;
+    c.cancelled = Math.max(0, b.total() - c.completed - c.failed);
+    for (const j of b.recent.values()) if (j.state === 'pending' || j.state === 'running') j.state = 'cancelled';
+    b.setPhase('cancelled');
+    return { burstId: b.burstId, outcome: 'cancelled', status: b.status() };
   }
-  setPhase('completed');
-  return { burstId, outcome: st.jobs.length === 0 ? 'nothing-to-do' : 'completed', status: st };
+  b.setPhase('completed');
+  return { burstId: b.burstId, outcome: b.total() === 0 ? 'nothing-to-do' : 'completed', status: b.status() };
+}
 
-  /** Runs every recorded compensation, newest first; never cancelled, always finishes the list. */
-  async function teardownAll(): Promise<void> {
-    if (undo.length === 0) return;
-    await CancellationScope.nonCancellable(async () => {
-      setPhase('teardown');
-      const left = await saga.compensate(teardownOne);
-      for (const { undo: u, error } of left) log.error('teardown step failed', { step: u.step.key, error: messageOf(error) });
-      if (left.length && !st.error) {
-        step = 'teardown';
-        st.error = { step: 'teardown', message: `${messageOf(left[0]!.error)}; left behind: ${left.map(({ undo: u }) => `${u.step.key}${u.ref ? ` (${u.ref.id})` : ''}`).join(', ')}` };
-      }
-    });
+/** select → plan → provision → join. False when there is nothing to burst. */
+async function start(b: BurstRun, acts: ReturnType<typeof burstActivities>, provisionOne: (s: ProvisionStep) => Promise<ResourceRef>): Promise<boolean> {
+  const input = b.input;
+  b.setPhase('select');
+  b.step = 'select';
+  if (input.jobs) {
+    b.jobs = input.jobs;
+    b.count = input.jobs.kind === 'inline' ? input.jobs.jobs.length : input.jobs.count;
+  } else if (input.source.kind === 'inline' && input.source.selected) {
+    b.jobs = { kind: 'inline', jobs: input.source.jobs };
+    b.count = input.source.jobs.length;
+  } else {
+    const sel = await acts.quick.selectBurstJobs({ source: input.source, selector: input.selector });
+    b.jobs = sel.jobs;
+    b.count = sel.count;
   }
+  b.sched.grow(b.count);
+  if (b.count === 0) return false;
 
-  /** Hand pending jobs to free nodes until all are done; handle interruptions as they come. */
-  async function runJobs(): Promise<void> {
-    // A resource is one node (`node`) or holds several (`nodes`: a fleet, a node pool).
-    const refs = new Map<string, ResourceRef>();
-    for (const r of st.resources) for (const n of r.node ? [r.node] : (r.nodes ?? [])) refs.set(n, r);
-    const free: string[] = [...refs.keys()].sort();
-    const running = new Map<string, { scope: CancellationScope; requeue: boolean }>();
-    const drained = new Set<string>();
-    let replacements = 0;
-    const replacementErrors: string[] = [];
-    let runError: unknown;
+  b.setPhase('plan');
+  b.step = 'plan';
+  const choice = await acts.quick.planBurstJobs({
+    burstId: b.burstId,
+    owner: input.owner,
+    jobs: b.jobs,
+    targets: input.targets,
+    maxNodes: input.maxNodes,
+    ...(input.budget?.maxCostPerHour !== undefined ? { maxCostPerHour: input.budget.maxCostPerHour } : {}),
+  });
+  b.choice = { plugin: choice.plugin, params: choice.params, runs: choice.runs, watches: choice.watches, ...(choice.credentials ? { credentials: choice.credentials } : {}) };
+  b.st.plugin = choice.plugin;
+  b.st.target = choice.target;
+  b.st.reason = input.reason ? `${input.reason}; at plan time: ${choice.reason}` : choice.reason;
+  b.st.plan = choice.plan;
+  upsertSearchAttributes([{ key: SA_PLUGIN, value: choice.plugin }]);
 
-    const release = (names: string[]) => {
-      for (const n of names) if (!drained.has(n) && refs.has(n) && !free.includes(n)) free.push(n);
-      free.sort();
-    };
+  // provision: from here on the burst costs money.
+  b.setPhase('provision');
+  b.step = 'provision';
+  b.spendFrom = Date.now();
+  b.costPerHour = choice.plan.estimate.costPerHour;
+  for (const s of choice.plan.steps) await provisionOne(s);
 
-    const startJob = (js: JobStatus) => {
-      const job = jobsById.get(js.id)!;
-      const alloc = free.splice(0, job.nodes);
-      js.state = 'running';
-      js.attempts += 1;
-      js.assigned = alloc;
-      delete js.error;
-      const scope = new CancellationScope();
-      const entry = { scope, requeue: false };
-      running.set(js.id, entry);
-      scope
-        .run(() => (runs ? runner.runJob({ ...call(), job, nodes: [...new Set(alloc.map((n) => refs.get(n)!))], runAttempt: js.attempts }) : scheduled(js)))
-        .then(
-          (result) => {
-            js.result = result;
-            js.state = result.exitCode === 0 ? 'completed' : 'failed';
-          },
-          (e) => {
-            const lost = lostNode(e);
-            if (lost && !drained.has(lost)) interrupts.push({ node: lost, kind: 'node-lost', reason: messageOf(e) });
-            if (lost) entry.requeue = true;
-            if (entry.requeue) {
-              js.state = 'pending';
-              js.assigned = [];
-            } else {
-              js.state = isCancellation(e) ? 'cancelled' : 'failed';
-              js.error = messageOf(e);
-              // The plugin could not run the job (not the job's own non-zero exit): the burst fails.
-              if (!isCancellation(e)) runError ??= e;
-            }
-          },
-        )
-        .finally(() => {
-          running.delete(js.id);
-          release(alloc);
-          wake++;
-        });
-    };
+  b.setPhase('join');
+  b.step = 'join';
+  await acts.steps.joinNodes({ ...b.call(), resources: b.st.resources });
 
-    /** The local scheduler runs the job; wait for its report (bounded like a run). */
-    const scheduled = async (js: JobStatus): Promise<JobResult> => {
-      if (await condition(() => reports.has(js.id), t.jobSeconds * 1000)) {
-        const r = reports.get(js.id)!;
-        if (r.message) js.error = r.message;
-        return { jobId: js.id, exitCode: r.exitCode, tasks: [] };
-      }
-      js.error = `no report from the local scheduler within ${t.jobSeconds}s (timeouts.jobSeconds)`;
-      return { jobId: js.id, exitCode: 124, tasks: [] };
-    };
+  b.setPhase('run');
+  const nodes = [...new Set(b.st.resources.flatMap((r) => (r.node ? [r.node] : (r.nodes ?? []))))];
+  const state = initialState(nodes, b.count);
+  b.useScheduler(state, choice.plan.nodes * 2, !choice.runs);
+  return true;
+}
 
-    const interrupt = async (n: Interruption) => {
-      st.interruptions.push(n);
-      metrics.interruption(st, n.kind);
-      if (!refs.has(n.node) || drained.has(n.node)) return;
-      drained.add(n.node);
-      const i = free.indexOf(n.node);
-      if (i >= 0) free.splice(i, 1);
-      // Requeue what runs there: the job loses its nodes, not its place.
-      for (const js of st.jobs) {
-        if (js.state === 'running' && js.assigned.includes(n.node)) {
-          const r = running.get(js.id);
-          if (r) {
-            r.requeue = true;
-            r.scope.cancel();
-          }
-        }
-      }
-      const gone = undo.find((u) => u.step.node === n.node);
-      const holder = refs.get(n.node);
-      if (gone) {
-        undo.splice(undo.indexOf(gone), 1);
-        await teardownOne(gone).catch((e) => {
-          undo.push(gone); // retried at final teardown
-          log.warn('teardown of interrupted node failed', { node: n.node, error: messageOf(e) });
-        });
-      } else if (holder?.nodes) {
-        // One member of a fleet: only it goes now; the rest of the fleet stays (its undo entry remains).
-        await steps.releaseNode({ ...call(), node: n.node, ref: holder }).catch((e) => log.warn('release of interrupted node failed; final teardown removes it', { node: n.node, error: messageOf(e) }));
-        holder.nodes = holder.nodes.filter((x) => x !== n.node);
-      }
-      refs.delete(n.node);
-      if (replacements >= (st.plan?.nodes ?? 0) * 2) return;
-      replacements += 1;
-      const s: ProvisionStep = {
-        key: `${n.node}-r${replacements}`,
-        kind: 'node',
-        node: `${n.node.replace(/-r\d+$/, '')}-r${replacements}`,
-        replaces: { node: n.node, kind: n.kind },
-      };
-      try {
-        const ref = await provisionOne(s);
-        await steps.joinNodes({ ...call(), resources: [ref] });
-        refs.set(ref.node!, ref);
-        release([ref.node!]);
-      } catch (e) {
-        if (isCancellation(e)) throw e;
-        // No replacement (no capacity, or the plugin cannot add one node): the burst goes on with
-        // the nodes it has; jobs that no longer fit fail with that reason. Whatever the attempt
-        // made is still in the undo list.
-        log.warn('replacement node failed; continuing with fewer nodes', { node: s.node, error: messageOf(e) });
-        replacementErrors.push(`${s.node}: ${messageOf(e)}`);
-      }
-    };
+/** A continued run picks up where the previous one stopped: in the run phase, nothing re-made. */
+function resume(b: BurstRun, input: BurstInput): void {
+  const c = input.carried!;
+  b.jobs = c.jobs;
+  b.count = c.count;
+  b.cursor = c.cursor;
+  b.added = c.added;
+  b.choice = c.choice;
+  b.runNo = c.runs + 1;
+  Object.assign(b.st, c.status, { run: b.runNo });
+  for (const u of [...c.undo].reverse()) b.saga.undo.unshift(u);
+  if (c.spendFrom !== undefined) b.spendFrom = c.spendFrom;
+  b.costPerHour = b.st.plan?.estimate.costPerHour ?? 0;
+  b.useScheduler(c.scheduler as SchedulerState, (b.st.plan?.nodes ?? 0) * 2, !c.choice.runs);
+  b.step = 'run';
+  log.info('burst continues', { run: b.runNo, cursor: b.cursor, count: b.count });
+}
 
-    // Plugins that can tell lost or reclaimed nodes are asked in the background while jobs run.
-    let watching = true;
-    let pollScope: CancellationScope | undefined;
-    const pollSeconds = t.interruptionPollSeconds ?? 15;
-    if (watches) {
-      void (async () => {
-        while (watching) {
-          pollScope = new CancellationScope();
-          try {
-            const known = [...drained, ...interrupts.map((x) => x.node)];
-            const found = await pollScope.run(() => watcher.awaitInterruptions({ ...call(), resources: st.resources, known, pollSeconds, maxSeconds: 300 }));
-            for (const n of found) if (!drained.has(n.node) && !interrupts.some((x) => x.node === n.node)) interrupts.push(n);
-            if (found.length) wake++;
-          } catch (e) {
-            if (!watching) return;
-            if (!isCancellation(e)) {
-              log.warn('interruption poll failed; trying again', { error: messageOf(e) });
-              await sleep(pollSeconds * 1000);
-            }
-          }
-        }
-      })().catch(() => undefined); // cancelled with the burst: nothing left to watch
+function carry(b: BurstRun, input: BurstInput): BurstInput {
+  const { carried: _old, jobs: _jobs, ...rest } = input;
+  return {
+    ...rest,
+    // The job list travels once, in `carried`; an inline source is not repeated.
+    source: input.source.kind === 'inline' ? { kind: 'inline', jobs: [], selected: true } : input.source,
+    carried: {
+      jobs: b.jobs,
+      count: b.count,
+      cursor: b.cursor,
+      added: b.added,
+      status: { ...b.st, jobs: [] },
+      choice: b.choice!,
+      undo: b.saga.undo.map((u) => ({ step: u.step, ...(u.ref ? { ref: u.ref } : {}) })),
+      scheduler: b.sched.s,
+      ...(b.spendFrom !== undefined ? { spendFrom: b.spendFrom } : {}),
+      runs: b.runNo,
+    },
+  };
+}
+
+/** Runs every recorded compensation, newest first; never cancelled, always finishes the list. */
+async function teardownAll(b: BurstRun, teardownOne: (u: Undo) => Promise<void>): Promise<void> {
+  if (b.saga.undo.length === 0) return;
+  await CancellationScope.nonCancellable(async () => {
+    b.setPhase('teardown');
+    const left = await b.saga.compensate(teardownOne);
+    for (const { undo: u, error } of left) log.error('teardown step failed', { step: u.step.key, error: messageOf(error) });
+    if (left.length && !b.st.error) {
+      b.step = 'teardown';
+      b.st.error = { step: 'teardown', message: `${messageOf(left[0]!.error)}; left behind: ${left.map(({ undo: u }) => `${u.step.key}${u.ref ? ` (${u.ref.id})` : ''}`).join(', ')}` };
     }
-    try {
-      await schedule();
-    } finally {
-      watching = false;
-      pollScope?.cancel();
-    }
-
-    async function schedule(): Promise<void> {
-      for (;;) {
-        if (runError !== undefined) {
-          for (const r of running.values()) r.scope.cancel();
-          throw runError;
-        }
-        if (interrupts.length) {
-          while (interrupts.length) await interrupt(interrupts.shift()!);
-          // The poll in flight was given the old resources: start it again with the replacements.
-          pollScope?.cancel();
-        }
-        for (const js of st.jobs) {
-          if (js.state !== 'pending') continue;
-          const job = jobsById.get(js.id)!;
-          if (job.nodes > refs.size) {
-            js.state = 'failed';
-            js.error = `needs ${job.nodes} nodes; only ${refs.size} left in the burst${replacementErrors.length ? ` (no replacement: ${replacementErrors.join('; ')})` : ''}`;
-            continue;
-          }
-          if (job.nodes <= free.length) startJob(js);
-        }
-        if (running.size === 0 && !st.jobs.some((j) => j.state === 'pending')) return;
-        const seen = wake;
-        await condition(() => wake !== seen || interrupts.length > 0);
-      }
-    }
-  }
+  });
 }

@@ -42,17 +42,27 @@ export interface TaskResult {
   rank: number;
   node: string;
   exitCode: number;
+  /** The tail of the task's output (how much is kept depends on where the result travels). */
   stdout: string;
   stderr: string;
+  /** The whole output's size, when only a tail is kept. */
+  stdoutBytes?: number;
+  stderrBytes?: number;
+  /** Where the whole output is, when the plugin keeps it (local: `outputDir`). */
+  outputPath?: string;
 }
 
 export interface JobResult {
   jobId: string;
   exitCode: number;
   tasks: TaskResult[];
+  /** Why the job failed when it is not its own exit code (a time limit, a command that cannot start). */
+  error?: string;
 }
 
 export interface JobStatus {
+  /** Index in the burst's job list (absent in statuses from before batching). */
+  i?: number;
   id: string;
   name: string;
   nodes: number;
@@ -156,8 +166,31 @@ export interface BurstTimeouts {
   interruptionPollSeconds?: number;
 }
 
+/**
+ * Where a burst's jobs are: in the history itself when the list is small, or in a spool file
+ * (a claim check: content-addressed JSONL that the starter wrote and every worker can read) when
+ * it is not — a workflow input, like any payload, must stay well under Temporal's 2 MB.
+ */
+export type JobsRef = { kind: 'inline'; jobs: Job[] } | { kind: 'spool'; path: string; sha256: string; count: number };
+
+/** How the run phase hands out work and keeps its history small (config `run:`). */
+export interface RunSettings {
+  /** Most jobs in one batch (one activity call runs a batch's jobs one after another). */
+  batchMax: number;
+  /** A batch hands back the jobs it has not started after this long, so the burst stays responsive. */
+  batchSeconds: number;
+  /** Continue-as-new once a run's history has this many events (Temporal warns at 10,240). */
+  eventsPerRun: number;
+  /** Bytes of each job's output tail kept in the history (the full output stays on the node / outputDir). */
+  tailBytes: number;
+  /** Jobs loaded into the workflow at a time from a spool. */
+  pageSize: number;
+}
+
 export interface BurstInput {
   owner: string;
+  /** The burst's jobs, already selected (the starter ran the selector). Without it, `source` is read and selected in the workflow. */
+  jobs?: JobsRef;
   source: SourceSpec;
   selector: SelectorSpec;
   /** Candidates in the order to try them; the planner already applied the ordering strategy. */
@@ -168,6 +201,34 @@ export interface BurstInput {
   /** Spend caps from config `limits`: a plan over maxCostPerHour is refused; a burst stops at maxSpend. */
   budget?: { maxCostPerHour?: number; maxSpend?: number };
   timeouts: BurstTimeouts;
+  /** Absent in inputs from before batching: defaults apply. */
+  run?: Partial<RunSettings>;
+  /** Set only when a burst continues as new: where the previous run left off. */
+  carried?: CarriedBurst;
+}
+
+/** What a burst carries into its next run (continue-as-new): small, whatever the job count. */
+export interface CarriedBurst {
+  jobs: JobsRef;
+  /** Jobs in `jobs` (plus any added to the running burst, which `added` holds). */
+  count: number;
+  /** Next index of `jobs` never loaded into the scheduler. */
+  cursor: number;
+  added: Job[];
+  status: BurstStatus;
+  choice: CarriedChoice;
+  undo: Array<{ step: ProvisionStep; ref?: ResourceRef }>;
+  scheduler: unknown;
+  spendFrom?: number;
+  runs: number;
+}
+
+export interface CarriedChoice {
+  plugin: string;
+  params: Record<string, unknown>;
+  credentials?: Record<string, CredentialRef>;
+  runs: boolean;
+  watches: boolean;
 }
 
 export interface Interruption {
@@ -198,6 +259,14 @@ export interface BurstStatus {
   cancelReason?: string;
   /** Estimated spend so far (USD): the plan's cost per hour × the time its nodes have existed. */
   spend?: number;
+  /**
+   * Bursts that batch their jobs: counts over all jobs, the first failures with their reasons, and
+   * `jobs` is then a page (the running and most recently finished ones), not every job.
+   */
+  counts?: { total: number; pending: number; running: number; completed: number; failed: number; cancelled: number; requeued: number };
+  failures?: Array<{ i: number; id: string; exitCode?: number; error?: string }>;
+  /** Which run of the workflow this is (continue-as-new keeps the id and counts up). */
+  run?: number;
 }
 
 export type Outcome = 'completed' | 'cancelled' | 'nothing-to-do';

@@ -41,8 +41,10 @@ it('a non-deterministic change to the workflow fails replay', async () => {
   mkdirSync(mutant, { recursive: true });
   cpSync(join(ROOT, 'workflows'), join(mutant, 'workflows'), { recursive: true });
   cpSync(join(ROOT, 'src', 'core'), join(mutant, 'src', 'core'), { recursive: true });
+  cpSync(join(ROOT, 'src', 'burst'), join(mutant, 'src', 'burst'), { recursive: true });
   cpSync(join(ROOT, 'activities'), join(mutant, 'activities'), { recursive: true });
-  const burst = join(mutant, 'workflows', 'burst.ts');
+  // The recorded bursts predate batching: they replay through the frozen workflows/legacy/burst-v1.ts.
+  const burst = join(mutant, 'workflows', 'legacy', 'burst-v1.ts');
   const src = readFileSync(burst, 'utf8');
   const changed = src
     .replace("} from '@temporalio/workflow';", "  sleep as mutantSleep,\n} from '@temporalio/workflow';")

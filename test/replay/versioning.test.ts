@@ -42,6 +42,7 @@ async function bundleVariant(name: string, change: Change, variant: Variant): Pr
   mkdirSync(dir, { recursive: true });
   cpSync(join(ROOT, 'workflows'), join(dir, 'workflows'), { recursive: true });
   cpSync(join(ROOT, 'src', 'core'), join(dir, 'src', 'core'), { recursive: true });
+  cpSync(join(ROOT, 'src', 'burst'), join(dir, 'src', 'burst'), { recursive: true });
   cpSync(join(ROOT, 'activities'), join(dir, 'activities'), { recursive: true });
   const file = join(dir, 'workflows', change.file);
   const src = readFileSync(file, 'utf8');
@@ -77,7 +78,7 @@ const cases: { name: string; history: string; change: Change }[] = [
   {
     name: 'burst',
     history: 'completed.json',
-    change: { file: 'burst.ts', anchor: "      setPhase('select');\n", code: "        await vtSleep('1 second');" },
+    change: { file: 'legacy/burst-v1.ts', anchor: "      setPhase('select');\n", code: "        await vtSleep('1 second');" },
   },
 ];
 
