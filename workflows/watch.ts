@@ -12,7 +12,7 @@ import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
 import { SA_OWNER } from '../src/core/search-attributes.js';
 import type { SourceSpec } from '../src/core/types.js';
-import type { burstWorkflow } from './burst.js';
+import { burstWorkflow } from './burst.js';
 import { type WatchStatus, stopWatchSignal, watchStatusQuery } from './messages.js';
 
 export interface WatchInput {
@@ -71,7 +71,7 @@ export async function watchWorkflow(input: WatchInput): Promise<WatchStatus> {
     for (const id of [...seen]) if (!scan.present.includes(id)) seen.delete(id);
     for (const b of scan.bursts) {
       try {
-        await startChild<typeof burstWorkflow>('burstWorkflow', {
+        await startChild(burstWorkflow, {
           workflowId: b.id,
           args: [b.input],
           parentClosePolicy: ParentClosePolicy.ABANDON,

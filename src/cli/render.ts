@@ -22,7 +22,12 @@ export function jobsTable(s: BurstStatus): string {
       j.error ? firstLine(j.error) : [...new Set(out ?? [])].join(' | '),
     ];
   });
-  return table(['JOB', 'NAME', 'STATE', 'EXIT', 'RUNS', 'NODES', 'OUTPUT'], rows);
+  const t = table(['JOB', 'NAME', 'STATE', 'EXIT', 'RUNS', 'NODES', 'OUTPUT'], rows);
+  const c = s.counts;
+  // Bursts that batch their jobs show a page of them; the counts and the first failures cover all.
+  if (!c || c.total <= s.jobs.length) return t;
+  const fails = (s.failures ?? []).slice(0, 10).map((f) => `  failed ${f.id}: ${firstLine(f.error ?? `exit ${f.exitCode}`)}\n`).join('');
+  return `${t}jobs: ${c.total} total, ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled, ${c.pending} pending, ${c.running} running (the ${s.jobs.length} above are the latest)\n${fails}`;
 }
 
 export function timelineTable(s: BurstStatus, now: number): string {

@@ -36,6 +36,17 @@ export const timeoutsSection = z
   })
   .prefault({});
 
+export const runSection = z
+  .strictObject({
+    batchMax: z.number().int().positive().max(10_000).default(500).describe('Most jobs one batch (one activity call) runs, one after another, on its nodes.'),
+    batchSeconds: duration(3600, 30, 'A batch hands back the jobs it has not started after this long, so the burst stays responsive.'),
+    eventsPerRun: z.number().int().min(500).max(40_000).default(8000).describe('A burst continues as new once a run\'s history has this many events (Temporal warns at 10,240 and stops a run at 51,200).'),
+    tailBytes: z.number().int().min(64).max(64 * 1024).default(512).describe('Bytes of each job\'s output (its ranks together) kept in the history; the whole output stays with the plugin (local: `outputDir`).'),
+    pageSize: z.number().int().min(10).max(50_000).default(2000).describe('Jobs the burst loads from its job list at a time.'),
+  })
+  .prefault({})
+  .describe('How a running burst hands out jobs and keeps its history small.');
+
 const targetName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'lowercase letters, digits and dashes, at most 32');
 
 export const capabilitiesSchema = z
@@ -170,6 +181,7 @@ export function configSchema(reg: PluginRegistry) {
         })
         .prefault({}),
       timeouts: timeoutsSection,
+      run: runSection,
       temporal: temporalSection,
     })
     .superRefine((c, ctx) => {

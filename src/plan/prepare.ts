@@ -5,6 +5,7 @@ import { InputError } from '../core/errors.js';
 import { parseOrThrow } from '../core/zod-issues.js';
 import type { BurstInput, Job, SelectorSpec, SourceSpec, TargetChoice } from '../core/types.js';
 import { readJobsFile } from '../jobs/file-source.js';
+import { jobsRef } from '../jobs/spool.js';
 import { configSource, readSource } from '../jobs/sources.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { type Selection, selectJobs } from '../select/selectors.js';
@@ -39,11 +40,16 @@ export function narrowTargets(config: Config, reg: PluginRegistry, only?: string
   return { ...config, ordering, targets: targets as never };
 }
 
-export function burstInput(config: Config, o: { owner: string; source: SourceSpec; targets: TargetChoice[]; selector?: SelectorSpec; reason?: string }): BurstInput {
+/**
+ * A burst's workflow input. With `jobs` (already selected), the list travels by reference: inline
+ * when small, else a spool file (src/jobs/spool.ts) — never as a payload that outgrows Temporal.
+ */
+export function burstInput(config: Config, o: { owner: string; source?: SourceSpec; jobs?: Job[]; targets: TargetChoice[]; selector?: SelectorSpec; reason?: string }): BurstInput {
   return {
     ...(o.reason ? { reason: o.reason } : {}),
     owner: o.owner,
-    source: o.source,
+    ...(o.jobs ? { jobs: jobsRef(o.jobs) } : {}),
+    source: o.source ?? { kind: 'inline', jobs: [], selected: true },
     selector: o.selector ?? (config.select as SelectorSpec),
     targets: o.targets,
     maxNodes: config.limits.maxNodes,
@@ -51,6 +57,7 @@ export function burstInput(config: Config, o: { owner: string; source: SourceSpe
       ? { budget: { ...(config.limits.maxCostPerHour !== undefined ? { maxCostPerHour: config.limits.maxCostPerHour } : {}), ...(config.limits.maxSpend !== undefined ? { maxSpend: config.limits.maxSpend } : {}) } }
       : {}),
     timeouts: config.timeouts,
+    run: config.run,
   };
 }
 
@@ -84,7 +91,7 @@ export async function prepareBursts(o: { config: Config; registry: PluginRegistr
   const plan = planBursts(selection.selected, config, o.registry, { owner });
   const bursts = plan.bursts.map((b) => ({
     ...b,
-    input: burstInput(config, { owner, source: { kind: 'inline', jobs: b.jobs, selected: true }, targets: b.chain, reason: b.reason }),
+    input: burstInput(config, { owner, jobs: b.jobs, targets: b.chain, reason: b.reason }),
   }));
   return { owner, selection, plan, bursts };
 }

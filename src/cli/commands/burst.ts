@@ -10,6 +10,7 @@ import type { CredentialRef } from '../../core/types.js';
 import type { PluginContext } from '../../plugins/contract.js';
 import { resolveCredentials } from '../../plugins/credentials.js';
 import { statusQuery } from '../../../workflows/messages.js';
+import { burstWorkflow } from '../../../workflows/burst.js';
 import { ownerSchema } from '../../config/schema.js';
 import { type CommonOpts, EXIT, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags, zArg } from '../common.js';
 import { jobsTable } from '../render.js';
@@ -85,7 +86,7 @@ export function registerBurst(program: Command): void {
         let handle: WorkflowHandle;
         let isNew = true;
         try {
-          handle = await client.workflow.start('burstWorkflow', {
+          handle = await client.workflow.start(burstWorkflow, {
             workflowId: b.id,
             taskQueue: ctx.conn.taskQueue,
             args: [b.input],
@@ -159,7 +160,9 @@ export async function follow(handle: WorkflowHandle, json: boolean, url: string,
       process.stdout.write(jobsTable(result.status));
       process.stdout.write(`history: ${url}\n`);
     }
-    const code = result.outcome === 'cancelled' ? EXIT.cancelled : result.status.jobs.every((j) => j.state === 'completed') ? EXIT.ok : EXIT.failed;
+    const c = result.status.counts;
+    const allDone = c ? c.completed === c.total : result.status.jobs.every((j) => j.state === 'completed');
+    const code = result.outcome === 'cancelled' ? EXIT.cancelled : allDone ? EXIT.ok : EXIT.failed;
     return { code, record: { burstId: result.burstId, outcome: result.outcome, url, status: result.status } };
   } catch (e) {
     done = true;
@@ -172,11 +175,12 @@ export async function follow(handle: WorkflowHandle, json: boolean, url: string,
 }
 
 function phaseLine(s: BurstStatus): string {
-  const done = s.jobs.filter((j) => j.state === 'completed' || j.state === 'failed').length;
+  const done = s.counts ? s.counts.completed + s.counts.failed : s.jobs.filter((j) => j.state === 'completed' || j.state === 'failed').length;
+  const total = s.counts?.total ?? s.jobs.length;
   const parts = [`phase ${s.phase}`];
   if (s.target) parts.push(`target ${s.target}`);
   if (s.resources.length) parts.push(`${s.resources.length} node(s)`);
-  if (s.jobs.length) parts.push(`jobs ${done}/${s.jobs.length} done`);
+  if (total) parts.push(`jobs ${done}/${total} done`);
   return parts.join(' · ');
 }
 

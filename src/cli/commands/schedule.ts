@@ -1,3 +1,4 @@
+import { burstWorkflow } from '../../../workflows/burst.js';
 import { resolve } from 'node:path';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, ScheduleAlreadyRunning } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -47,7 +48,7 @@ export function registerSchedule(program: Command): void {
           spec: { cronExpressions: [o.cron] },
           action: {
             type: 'startWorkflow',
-            workflowType: 'burstWorkflow',
+            workflowType: burstWorkflow,
             workflowId: `${config.name}-sched-${id}`,
             taskQueue: ctx.conn.taskQueue,
             args: [input],
