@@ -194,6 +194,7 @@ export async function runJobs(b: BurstRun, d: RunDeps): Promise<'done' | 'contin
       if (isCancellation(e)) throw e;
       // No replacement (no capacity, or the plugin cannot add one node): the burst goes on with
       // the nodes it has; jobs that no longer fit fail with that reason.
+      b.sched.replacementFailed();
       log.warn('replacement node failed; continuing with fewer nodes', { node: s.node, error: messageOf(e) });
       replacementErrors.push(`${s.node}: ${messageOf(e)}`);
     }

@@ -52,6 +52,8 @@ export interface SchedulerState {
   /** The first `maxFailures` failures with their reasons; later ones are only counted. */
   failures: JobFailure[];
   replacements: number;
+  /** Replacements on their way (allowed, not joined yet): jobs that will fit then are not failed now. */
+  coming?: number;
 }
 
 export interface SchedulerLimits {
@@ -136,7 +138,7 @@ export class Scheduler {
     const live = this.liveNodes().length;
     const kept: SchedJob[] = [];
     for (const j of this.s.queue) {
-      if (j.nodes > live) out.push(this.fail(j, `needs ${j.nodes} nodes; only ${live} left in the burst`));
+      if (j.nodes > live + (this.s.coming ?? 0)) out.push(this.fail(j, `needs ${j.nodes} nodes; only ${live} left in the burst`));
       else kept.push(j);
     }
     this.s.queue = kept;
@@ -209,13 +211,22 @@ export class Scheduler {
     this.s.nodes[node] = 'drained';
     const stop = this.s.running.filter((b) => b.nodes.includes(node)).map((b) => b.id);
     const replace = this.s.replacements < this.limits.maxReplacements;
-    if (replace) this.s.replacements++;
+    if (replace) {
+      this.s.replacements++;
+      this.s.coming = (this.s.coming ?? 0) + 1;
+    }
     return { stop, replace, known: true };
   }
 
-  /** A node (a replacement) joined and can take work. */
+  /** A replacement node joined and can take work. */
   nodeJoined(node: string): void {
     this.s.nodes[node] = 'free';
+    this.s.coming = Math.max(0, (this.s.coming ?? 0) - 1);
+  }
+
+  /** A replacement could not be made: jobs that need it can no longer wait for it. */
+  replacementFailed(): void {
+    this.s.coming = Math.max(0, (this.s.coming ?? 0) - 1);
   }
 
   /** Cancel everything that waits (a cancel, a spend cap): running batches are stopped by the caller. */

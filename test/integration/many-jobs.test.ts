@@ -37,7 +37,7 @@ describe('many jobs in one burst', () => {
     const jobs = Array.from({ length: N }, (_, i) => trueJob(i));
     const ref = jobsRef(jobs, { inlineLimit: N >= 5000 ? undefined : 0 });
     expect(ref.kind).toBe('spool'); // the list does not travel in the workflow input
-    const inp = { ...input([], { workdir: dir, nodes: 4 }), jobs: ref, run: { eventsPerRun: 2000 } };
+    const inp = { ...input([], { workdir: dir, nodes: 4 }), jobs: ref, run: { eventsPerRun: 150 } }; // small, so the burst continues as new several times
     const id = uid('many');
     const h = await c.workflow.start(burstWorkflow, { workflowId: id, taskQueue: tq, args: [inp] });
     const seen: BurstStatus[] = [];
@@ -60,6 +60,8 @@ describe('many jobs in one burst', () => {
     const t = totals(runs);
     process.stdout.write(`many-jobs: ${N} jobs, ${t.runs} runs, ${t.events} events (${(t.events / N).toFixed(3)}/job), ${t.bytes} bytes (${(t.bytes / N).toFixed(1)}/job), largest run ${t.maxRunEvents} events\n`);
     expect(t.maxRunEvents).toBeLessThan(10_240);
+    expect(t.runs).toBeGreaterThan(1); // continued as new, counts and resources carried
+    expect(r.status.run).toBe(t.runs);
     expect(t.events / N).toBeLessThan(1);
     expect(leftovers(dir)).toEqual({ processes: [], dirs: [] });
   }, 900_000);
