@@ -11,7 +11,7 @@
 //   GET    /tasks/<key>?waitMs=N   → task status, long-polling up to N ms for it to finish
 //   DELETE /tasks/<key>            kills the task's process group
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -44,24 +44,29 @@ interface Task {
 }
 const tasks = new Map<string, Task>();
 
-function tail(path: string): string {
+/** The last OUTPUT_LIMIT bytes of a file and its whole size, reading only the tail (outputs can be GBs). */
+function tail(path: string): { text: string; bytes: number } {
+  let fd: number | undefined;
   try {
-    const s = readFileSync(path, 'utf8');
-    return s.length > OUTPUT_LIMIT ? s.slice(s.length - OUTPUT_LIMIT) : s;
+    fd = openSync(path, 'r');
+    const bytes = fstatSync(fd).size;
+    const n = Math.min(bytes, OUTPUT_LIMIT);
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, bytes - n);
+    // A cut through a multi-byte character leaves replacement characters at the start: drop them.
+    return { text: buf.toString('utf8').replace(/^\uFFFD+/, ''), bytes };
   } catch {
-    return '';
+    return { text: '', bytes: 0 };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
 function view(t: Task) {
-  return {
-    key: t.key,
-    node,
-    state: t.state,
-    exitCode: t.exitCode,
-    stdout: t.state === 'running' ? '' : tail(join(t.outDir, 'stdout')),
-    stderr: t.state === 'running' ? '' : tail(join(t.outDir, 'stderr')),
-  };
+  if (t.state === 'running') return { key: t.key, node, state: t.state, stdout: '', stderr: '' };
+  const out = tail(join(t.outDir, 'stdout'));
+  const err = tail(join(t.outDir, 'stderr'));
+  return { key: t.key, node, state: t.state, exitCode: t.exitCode, stdout: out.text, stderr: err.text, stdoutBytes: out.bytes, stderrBytes: err.bytes, outDir: t.outDir };
 }
 
 function finish(t: Task, code: number, state: Task['state']) {
@@ -71,8 +76,9 @@ function finish(t: Task, code: number, state: Task['state']) {
   for (const w of t.waiters.splice(0)) w();
 }
 
-function start(key: string, command: string[]): Task {
-  const outDir = join(dir!, 'tasks', key);
+function start(key: string, command: string[], outputDir?: string): Task {
+  // The whole output goes where the burst keeps it (`outputDir`), or stays with the node.
+  const outDir = outputDir ? join(outputDir, key) : join(dir!, 'tasks', key);
   mkdirSync(outDir, { recursive: true });
   const t: Task = { key, command, state: 'running', outDir, waiters: [] };
   tasks.set(key, t);
@@ -157,11 +163,11 @@ const server = createServer(async (req, res) => {
     const key = m[1]!;
     let t = tasks.get(key);
     if (req.method === 'PUT') {
-      const b = (await body(req)) as { command?: unknown };
+      const b = (await body(req)) as { command?: unknown; outputDir?: unknown };
       if (!Array.isArray(b.command) || b.command.length === 0 || !b.command.every((c) => typeof c === 'string')) {
         return send(res, 400, { error: 'command must be a non-empty list of strings' });
       }
-      t ??= start(key, b.command as string[]);
+      t ??= start(key, b.command as string[], typeof b.outputDir === 'string' ? b.outputDir : undefined);
     }
     if (!t) return send(res, 404, { error: `no task ${key}` });
     if (req.method === 'DELETE') {

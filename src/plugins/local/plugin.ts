@@ -43,6 +43,7 @@ export const localParams = z
       .describe('Stand in for a cloud: size and price each node as the cheapest fitting type of this catalog (dry runs, tests).'),
     instanceType: z.string().min(1).optional().describe('With `catalog`: use this type (must fit the jobs).'),
     readyTimeoutSeconds: z.number().positive().max(3600).default(30).describe('How long join waits for every node to answer.'),
+    outputDir: z.string().min(1).optional().describe('Keep every job\'s whole output here (<outputDir>/<burstId>/<job>.<run>.<rank>/stdout|stderr); without it the output goes with the node at teardown and only its tail is kept, in the burst\'s history.'),
     fault: z
       .strictObject({
         step: z.enum(FAULT_STEPS).describe('The saga step that fails.'),
@@ -307,6 +308,7 @@ export const localPlugin = definePlugin<LocalParams>({
     maybeFault(p, 'run', ctx);
     if (nodes.length === 0) throw new TransientError(`job ${job.id} was given no nodes`);
     const runKey = `${job.id}.${ctx.runAttempt ?? 1}`;
+    const outputDir = p.outputDir ? join(resolve(p.outputDir), ctx.burstId) : undefined;
     const ranks = Array.from({ length: Math.max(1, job.tasks) }, (_, rank) => ({ rank, node: nodes[rank % nodes.length]! }));
     const portOf = (r: ResourceRef) => Number(r.data?.port);
     const onAbort = () => {
@@ -323,12 +325,22 @@ export const localPlugin = definePlugin<LocalParams>({
         ranks.map(async ({ rank, node }): Promise<TaskResult> => {
           const path = `/tasks/${runKey}.${rank}`;
           try {
-            type View = { state: string; exitCode?: number; stdout: string; stderr: string };
+            type View = { state: string; exitCode?: number; stdout: string; stderr: string; stdoutBytes?: number; stderrBytes?: number; outDir?: string };
             // PUT starts the task (or attaches to it after a retry) and long-polls like GET.
-            let v = (await call(portOf(node), 'PUT', `${path}?waitMs=1000`, { command: job.command }, ctx.signal)) as View;
+            let v = (await call(portOf(node), 'PUT', `${path}?waitMs=1000`, { command: job.command, ...(outputDir ? { outputDir } : {}) }, ctx.signal)) as View;
             for (;;) {
               ctx.heartbeat({ job: job.id, rank });
-              if (v.state !== 'running') return { rank, node: node.node!, exitCode: v.exitCode ?? -1, stdout: v.stdout, stderr: v.stderr };
+              if (v.state !== 'running') {
+                return {
+                  rank,
+                  node: node.node!,
+                  exitCode: v.exitCode ?? -1,
+                  stdout: v.stdout,
+                  stderr: v.stderr,
+                  ...(v.stdoutBytes !== undefined ? { stdoutBytes: v.stdoutBytes, stderrBytes: v.stderrBytes ?? 0 } : {}),
+                  ...(outputDir && v.outDir ? { outputPath: v.outDir } : {}),
+                };
+              }
               v = (await call(portOf(node), 'GET', `${path}?waitMs=1000`, undefined, ctx.signal)) as View;
             }
           } catch (e) {
