@@ -130,7 +130,7 @@ export class Scheduler {
   /**
    * Hand waiting jobs to free nodes. A batch takes the job at the head of the queue and, behind
    * it, further jobs of the same size, up to an even share of the queue per free node (so four
-   * nodes get four similar batches, not one big one) and `maxBatch`. A job larger than the
+   * free nodes get four similar batches) and `maxBatch`. A job larger than the
    * burst's live nodes can never run: it fails with that reason.
    */
   schedule(): Decision[] {
@@ -146,7 +146,9 @@ export class Scheduler {
     while (this.s.queue.length && free.length) {
       const head = this.s.queue[0]!;
       if (head.nodes > free.length) break; // keep order: the head waits for its nodes
-      const share = Math.max(1, Math.ceil(this.s.queue.length / Math.max(1, Math.floor(live / head.nodes))));
+      // An even share of what waits per free slot: few, big batches (each is one activity call);
+      // a batch hands back what it has not started after batchSeconds, so no node hoards work.
+      const share = Math.max(1, Math.ceil(this.s.queue.length / Math.max(1, Math.floor(free.length / head.nodes))));
       const size = Math.min(this.limits.maxBatch, share);
       const jobs: SchedJob[] = [];
       const rest: SchedJob[] = [];

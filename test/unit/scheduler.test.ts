@@ -14,12 +14,11 @@ describe('scheduling', () => {
     s.add(jobs(10));
     const bs = started(s);
     expect(bs.map((b) => b.nodes)).toEqual([['n0'], ['n1'], ['n2'], ['n3']]);
-    // Each batch takes a share of what waits over all the burst's nodes, so nodes that free up
-    // later still find work (8 and 9 wait for the first node back).
-    expect(bs.map((b) => b.jobs.map((j) => j.i))).toEqual([[0, 1, 2], [3, 4], [5, 6], [7]]);
+    // Each batch takes an even share of what waits per free node.
+    expect(bs.map((b) => b.jobs.map((j) => j.i))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]);
     expect(s.freeNodes()).toEqual([]);
-    expect(s.runningJobs()).toBe(8);
-    expect(s.s.queue.map((j) => j.i)).toEqual([8, 9]);
+    expect(s.runningJobs()).toBe(10);
+    expect(s.s.queue).toEqual([]);
   });
 
   it('caps a batch at maxBatch', () => {
