@@ -1,12 +1,20 @@
-// Static checks of docker-compose.yml, Dockerfile and .dockerignore. No Docker engine is needed:
-// the files are parsed and their wiring is checked against each other and against the sources
-// (service names, ports, credentials, search attributes, what the image copies and runs).
+// Checks of docker-compose.yml, Dockerfile and .dockerignore. No Docker engine is needed: the
+// files are parsed and their wiring is checked against each other and against the sources
+// (service names, ports, credentials, search attributes, what the image copies and runs); and the
+// Temporal part is checked against a real cluster the test boots (testkit/temporal-cluster): the
+// config file compose mounts is the one that cluster's four services loaded, and compose's schema
+// and namespace/search-attribute jobs run against it.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../src/core/search-attributes.js';
+import { clusterConfigFile, clusterConfigRoot, SERVICES, TEMPORAL_SERVER_VERSION } from '../src/temporal/cluster.js';
+import { temporalCliPath } from '../src/temporal/paths.js';
+import { startTestCluster, type TestCluster } from '../testkit/temporal-cluster/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const composeFile = join(root, 'docker-compose.yml');
@@ -20,6 +28,7 @@ interface Service {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
+  working_dir?: string;
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean }>;
   ports?: (string | number | { target?: number | string; published?: number | string; host_ip?: string })[];
   healthcheck?: { test?: string | string[]; disable?: boolean };
@@ -138,14 +147,15 @@ const postgresName = names.find((n) => /^postgres:/.test(svc(n).image ?? ''));
 const uiName = names.find((n) => /^temporalio\/ui:/.test(svc(n).image ?? ''));
 const workerName = names.find((n) => svc(n).build !== undefined);
 const saInitName = names.find((n) => /search-attribute\s+create/.test(runText(svc(n))));
+const schemaName = names.find((n) => /setup-schema/.test(runText(svc(n))));
 
 function role(n: string | undefined, what: string): string {
   if (!n) throw new Error(`docker-compose.yml has no ${what} service`);
   return n;
 }
 
-/** The port the Temporal frontend listens on inside its container (auto-setup: FRONTEND_GRPC_PORT, default 7233). */
-const temporalPort = () => Number(envOf(svc(role(temporalName, 'Temporal server'))).FRONTEND_GRPC_PORT ?? 7233);
+/** The port the Temporal frontend listens on inside its container (cluster.yaml: FB_FRONTEND_PORT, default 7233). */
+const temporalPort = () => Number(envOf(svc(role(temporalName, 'Temporal server'))).FB_FRONTEND_PORT ?? 7233);
 
 function expectReachesTemporal(address: string | undefined, who: string): void {
   expect(address, `${who}: TEMPORAL_ADDRESS is set`).toBeTypeOf('string');
@@ -302,22 +312,20 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('the Temporal server listens where its port mapping and healthcheck say', () => {
+  it('the Temporal server listens on its container interfaces at the published frontend port', () => {
     const t = svc(role(temporalName, 'Temporal server'));
     expect(temporalPort()).toBe(7233);
     expect(portsOf(t).map((p) => p.container), 'the frontend port is published').toContain(temporalPort());
-    const hc = asText(t.healthcheck?.test);
-    expect(hc).toMatch(/cluster health|tctl/);
-    const addrs = addressFlags(hc);
-    expect(addrs.length, 'the healthcheck names an --address').toBeGreaterThan(0);
-    for (const a of addrs) expect(splitAddress(a)).toEqual({ host: temporalName, port: temporalPort() });
+    // Without FB_BIND_IP cluster.yaml binds 127.0.0.1: unreachable from the other containers.
+    expect(envOf(t).FB_BIND_IP).toBe('0.0.0.0');
   });
 
   it("the worker's TEMPORAL_ADDRESS is the Temporal service on its frontend port", () => {
     const env = envOf(svc(worker));
     expectReachesTemporal(env.TEMPORAL_ADDRESS, worker);
     expect(env.TEMPORAL_NAMESPACE, 'the worker names its namespace').toBeTruthy();
-    expect(dependsOf(svc(worker))[temporalName!]).toBe('service_healthy');
+    // After the namespace and search attributes exist (the init job waits for Temporal itself).
+    expect(dependsOf(svc(worker))[role(saInitName, 'search-attribute init')]).toBe('service_completed_successfully');
   });
 
   it("the UI's TEMPORAL_ADDRESS is the Temporal service on its frontend port", () => {
@@ -350,18 +358,22 @@ describe('docker-compose.yml', () => {
     expect(clashes).toEqual([]);
   });
 
-  it("Temporal's database settings match the postgresql service", () => {
+  it("Temporal's and the schema job's database settings match the postgresql service", () => {
     const pgName = role(postgresName, 'postgres');
     const pg = envOf(svc(pgName));
-    const t = envOf(svc(role(temporalName, 'Temporal server')));
     expect(pg.POSTGRES_USER, 'postgres has a user').toBeTruthy();
     expect(pg.POSTGRES_PASSWORD, 'postgres has a password').toBeTruthy();
-    expect(t.DB).toMatch(/^postgres(ql|12|12_pgx)$/);
-    expect(t.POSTGRES_USER, 'user').toBe(pg.POSTGRES_USER);
-    expect(t.POSTGRES_PWD, 'password').toBe(pg.POSTGRES_PASSWORD);
-    expect(t.POSTGRES_SEEDS, 'POSTGRES_SEEDS is the postgres service').toBe(pgName);
-    expect(Number(t.DB_PORT), 'DB_PORT is the port postgres listens on').toBe(Number(pg.PGPORT ?? 5432));
-    expect(dependsOf(svc(role(temporalName, 'Temporal server')))[pgName]).toBe('service_healthy');
+    for (const n of [role(temporalName, 'Temporal server'), role(schemaName, 'schema setup')]) {
+      const t = envOf(svc(n));
+      expect(t.FB_PG_USER, `${n}: user`).toBe(pg.POSTGRES_USER);
+      expect(t.FB_PG_PASSWORD, `${n}: password`).toBe(pg.POSTGRES_PASSWORD);
+      expect(t.FB_PG_HOST, `${n}: FB_PG_HOST is the postgres service`).toBe(pgName);
+      expect(Number(t.FB_PG_PORT), `${n}: FB_PG_PORT is the port postgres listens on`).toBe(Number(pg.PGPORT ?? 5432));
+      expect(dependsOf(svc(n))[pgName], n).toBe('service_healthy');
+    }
+    // The server starts only on a database the schema job finished.
+    expect(dependsOf(svc(temporalName!))[schemaName!]).toBe('service_completed_successfully');
+    expect([undefined, 'no']).toContain(svc(schemaName!).restart);
     // The healthcheck asks as that same user.
     const hc = asText(svc(pgName).healthcheck?.test);
     expect(hc).toContain('pg_isready');
@@ -392,15 +404,16 @@ describe('docker-compose.yml', () => {
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     expect([...pairs].sort(byName)).toEqual([...expected].sort(byName));
     expect(pairs.map((p) => p.name).sort()).toEqual(['FluxburstNodes', 'FluxburstOwner', 'FluxburstPhase', 'FluxburstPlugin']);
-    // Against the Temporal service, in the worker's namespace.
-    const addrs = addressFlags(text);
-    expect(addrs.length, 'the init job names an --address').toBeGreaterThan(0);
+    // Against the Temporal service, in the worker's namespace (flags, or the CLI's env).
+    const addrs = [...addressFlags(text), ...(envOf(svc(init)).TEMPORAL_ADDRESS ? [envOf(svc(init)).TEMPORAL_ADDRESS!] : [])];
+    expect(addrs.length, 'the init job names an --address or TEMPORAL_ADDRESS').toBeGreaterThan(0);
     for (const a of addrs) expectReachesTemporal(a, init);
-    const nss = [...text.matchAll(/--namespace[=\s]+(\S+)/g)].map((m) => m[1]);
+    const nss = [...[...text.matchAll(/--namespace[=\s]+(\S+)/g)].map((m) => m[1]), envOf(svc(init)).TEMPORAL_NAMESPACE].filter(Boolean);
     expect(nss.length).toBeGreaterThan(0);
     for (const ns of nss) expect(ns, 'namespace').toBe(envOf(svc(worker)).TEMPORAL_NAMESPACE);
-    // Ordering: after Temporal is healthy; the worker only after the job succeeded; it runs once.
-    expect(dependsOf(svc(init))[temporalName!]).toBe('service_healthy');
+    // It waits for the frontend itself; the worker only after the job succeeded; it runs once.
+    expect(text).toMatch(/until temporal operator cluster health/);
+    expect(Object.keys(dependsOf(svc(init)))).toContain(temporalName!);
     expect(dependsOf(svc(worker))[init]).toBe('service_completed_successfully');
     expect([undefined, 'no']).toContain(svc(init).restart);
     expect(replicas(svc(init))).toBe(1);
@@ -441,6 +454,80 @@ describe('docker-compose.yml', () => {
     const stop = svc(worker).stop_grace_period ?? '10s';
     expect(durationMs(stop)).toBeGreaterThan(durationMs(grace!));
   });
+});
+
+/** Compose's interpolation of a service's shell text (`$$` → `$`), as the container's shell gets it. */
+const shellOf = (s: Service) => asText(s.command).replace(/\$\$/g, '$');
+
+/** The host path a container path comes from, through the service's bind mounts. */
+function hostPathOf(s: Service, containerPath: string): string | undefined {
+  for (const v of s.volumes ?? []) {
+    const [src, dst] = typeof v === 'string' ? v.split(':') : [v.source, v.target];
+    if (!src || !dst || !/^[./~]/.test(src)) continue;
+    const d = dst.replace(/\/$/, '');
+    if (containerPath === d || containerPath.startsWith(`${d}/`)) return join(resolve(dirname(composeFile), src), containerPath.slice(d.length));
+  }
+  return undefined;
+}
+
+const argAfter = (args: string[], flag: string) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+describe('docker-compose.yml runs the Temporal cluster the tests boot', () => {
+  let tc: TestCluster;
+  beforeAll(async () => {
+    tc = await startTestCluster();
+  }, 120_000);
+  afterAll(async () => {
+    if (tc) expect(await tc.stop()).toEqual({ processes: [], dir: false, ports: [] });
+  });
+
+  it('the temporalio/server image of the version the cluster ran, started on the config file that cluster booted; no auto-setup', () => {
+    const t = svc(role(temporalName, 'Temporal server'));
+    expect(t.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    for (const [n, x] of Object.entries(services)) expect(x.image ?? '', n).not.toMatch(/auto-setup/);
+    const ran = spawnSync(tc.cluster.bins.server, ['--version'], { encoding: 'utf8' }).stdout;
+    expect(ran).toContain(`version ${TEMPORAL_SERVER_VERSION}`);
+
+    // temporal-server --root R --config C --env E loads R/C/E.yaml; R comes from a bind mount.
+    const args = Array.isArray(t.entrypoint) ? [...t.entrypoint, ...(Array.isArray(t.command) ? t.command : [])] : [];
+    expect(args[0]).toBe('temporal-server');
+    const croot = argAfter(args, '--root')!;
+    const file = hostPathOf(t, posix.join(croot, argAfter(args, '--config')!, `${argAfter(args, '--env')}.yaml`));
+    expect(file, 'the config dir is bind-mounted from the repo').toBeDefined();
+    expect(file).toBe(clusterConfigFile());
+    // What the booted services themselves said they loaded, and the bytes they loaded.
+    const loaded = tc.cluster.loadedConfigFiles();
+    for (const s of SERVICES) expect(loaded[s], s).toEqual([file]);
+    expect(createHash('sha256').update(readFileSync(file!)).digest('hex')).toBe(tc.cluster.configSha256);
+    // cluster.yaml's relative dynamic config path resolves from the working dir, as in the tests.
+    expect(t.working_dir).toBe(croot);
+    expect(hostPathOf(t, croot)).toBe(clusterConfigRoot());
+  });
+
+  it("the schema job runs deploy/temporal/setup-schema.sh, the script that made the booted cluster's schemas; again it changes nothing", () => {
+    const job = svc(role(schemaName, 'schema setup'));
+    expect(job.image, 'temporal-sql-tool of the server version').toMatch(new RegExp(`^temporalio/admin-tools:${TEMPORAL_SERVER_VERSION.replace(/\./g, '\\.')}-`));
+    const args = Array.isArray(job.entrypoint) ? job.entrypoint : [];
+    const script = hostPathOf(job, args[args.length - 1]!);
+    expect(script).toBe(join(clusterConfigRoot(), 'setup-schema.sh'));
+    // Compose's environment, with the host and port of the booted cluster's PostgreSQL.
+    const env = { ...process.env, ...envOf(job), FB_PG_HOST: '127.0.0.1', FB_PG_PORT: String(tc.cluster.ports.postgres), TEMPORAL_SQL_TOOL: tc.cluster.bins.sqlTool };
+    const r = spawnSync(args[0]!, [script!], { env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('database temporal: schema postgresql/v12/temporal up to date');
+    expect(r.stdout).toContain('database temporal_visibility: schema postgresql/v12/visibility up to date');
+  });
+
+  it('the init job, run against the booted cluster, finds the namespace and the search attributes in place and succeeds', () => {
+    const init = svc(role(saInitName, 'search-attribute init'));
+    const env = { ...process.env, ...envOf(init), TEMPORAL_ADDRESS: tc.address, PATH: `${dirname(temporalCliPath())}:${process.env.PATH}` };
+    const r = spawnSync('/bin/sh', ['-c', shellOf(init)], { env, encoding: 'utf8', timeout: 90_000 });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    for (const a of SEARCH_ATTRIBUTES) expect(r.stdout).toContain(a.name);
+  }, 120_000);
 });
 
 describe('Dockerfile', () => {

@@ -8,6 +8,7 @@
 // .tools/bin by scripts/setup.sh; PostgreSQL is Debian's (/usr/lib/postgresql/<v>/bin).
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -211,6 +212,8 @@ export class TemporalCluster {
   readonly pgData: string;
   readonly pgSock: string;
   readonly address: string;
+  /** sha256 of deploy/temporal/config/cluster.yaml when this cluster started. */
+  configSha256 = '';
   private readonly children = new Map<ServiceName | 'ui', ChildProcess>();
   private readonly account: { uid: number; gid: number } | undefined;
   private readonly log: (l: string) => void;
@@ -303,18 +306,11 @@ export class TemporalCluster {
     }
   }
 
-  /** What Temporal's auto-setup image does, with temporal-sql-tool and its embedded schemas. */
+  /** deploy/temporal/setup-schema.sh: the script docker-compose.yml's one-shot schema service runs. */
   private setupSchemas(): void {
-    const base = ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(this.ports.postgres), '-u', 'temporal', '--pw', 'temporal'];
-    for (const [db, schema] of [
-      ['temporal', 'postgresql/v12/temporal'],
-      ['temporal_visibility', 'postgresql/v12/visibility'],
-    ] as const) {
-      for (const args of [['create-database'], ['setup-schema', '-v', '0.0'], ['update-schema', '--schema-name', schema]]) {
-        const r = spawnSync(this.bins.sqlTool, [...base, '--db', db, ...args], { encoding: 'utf8' });
-        if (r.status !== 0) throw new FluxburstError('ClusterSchema', `temporal-sql-tool --db ${db} ${args.join(' ')}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-      }
-    }
+    const env = { ...process.env, ...this.serverEnv(), TEMPORAL_SQL_TOOL: this.bins.sqlTool };
+    const r = spawnSync('sh', [join(clusterConfigRoot(), 'setup-schema.sh')], { encoding: 'utf8', env });
+    if (r.status !== 0) throw new FluxburstError('ClusterSchema', `deploy/temporal/setup-schema.sh: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   }
 
   /** Fast shutdown and start again on the same data (what a database failover or restart costs). */
@@ -357,6 +353,21 @@ export class TemporalCluster {
     return child;
   }
 
+  /** What each service process said it loaded ("Loading config files=[…]" in its log). */
+  loadedConfigFiles(): Record<ServiceName, string[]> {
+    const out = {} as Record<ServiceName, string[]>;
+    for (const s of SERVICES) {
+      let text = '';
+      try {
+        text = readFileSync(join(this.stateDir, `${s}.log`), 'utf8');
+      } catch {
+        /* never started */
+      }
+      out[s] = [...new Set([...text.matchAll(/Loading config files=\[([^\]]*)\]/g)].flatMap((m) => m[1]!.split(/\s+/).filter(Boolean)))];
+    }
+    return out;
+  }
+
   child(s: ServiceName): ChildProcess | undefined {
     return this.children.get(s);
   }
@@ -367,13 +378,14 @@ export class TemporalCluster {
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const gone = new Promise((r) => c.once('exit', r));
     c.kill(signal);
-    await Promise.race([gone, sleep(20_000)]);
+    await Promise.race([gone, sleep(10_000)]);
     if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await gone);
   }
 
   /** Everything up: PostgreSQL, schemas, history first (first boot), then the rest, namespace, search attributes. */
   async start(): Promise<ClusterInfo> {
     const t0 = Date.now();
+    this.configSha256 = createHash('sha256').update(readFileSync(clusterConfigFile())).digest('hex');
     await this.startPostgres();
     this.log(`postgres on 127.0.0.1:${this.ports.postgres} (${Date.now() - t0} ms)`);
     // Started together on an empty database the services race to write the cluster metadata.
@@ -465,9 +477,9 @@ export class TemporalCluster {
     await waitPort(port, 30_000, 'ui-server', () => !exited);
   }
 
-  /** Services (SIGTERM, then SIGKILL), then PostgreSQL (fast, then immediate). */
-  async stop(): Promise<void> {
-    await Promise.all([...this.children.keys()].map((s) => this.killService(s as ServiceName, 'SIGTERM')));
+  /** Services (SIGTERM, then SIGKILL; or `signal`), then PostgreSQL (fast, then immediate). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await Promise.all([...this.children.keys()].map((s) => this.killService(s as ServiceName, signal)));
     rmSync(clusterInfoPath(this.stateDir), { force: true });
     if (existsSync(join(this.pgData, 'postmaster.pid'))) {
       try {

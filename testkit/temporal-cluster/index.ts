@@ -75,7 +75,8 @@ export async function startTestCluster(o: { log?: (l: string) => void; ui?: bool
     async stop() {
       note();
       const ports = Object.values(cluster.ports as ClusterPorts).filter((p): p is number => typeof p === 'number');
-      await cluster.stop();
+      // A test cluster's state is thrown away: no graceful drain (SIGTERM takes seconds per service).
+      await cluster.stop('SIGKILL');
       // postgres' backends leave right after the postmaster; give them a moment.
       for (let i = 0; i < 50 && [...seen].some(alive); i++) await sleep(100);
       rmSync(stateDir, { recursive: true, force: true });
