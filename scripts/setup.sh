@@ -57,6 +57,41 @@ if [[ $WANT_TEST == 1 ]]; then
   scripts/build-kube-apiserver.sh
 fi
 
+# ---- Production Temporal (issue 15): a real cluster on PostgreSQL --------------------------------
+# temporal-server and temporal-sql-tool (the version docker-compose.yml runs) from the Go module
+# proxy into .tools/bin (cold ~4 min on 2 cores, skipped when that version is there), the Temporal
+# UI server into .tools/ui/bin (it installs a binary named `server`), and Debian's PostgreSQL.
+# Used by testkit/temporal-cluster, `fluxburst server --cluster`, chaos/bench --cluster.
+if [[ $WANT_TEST == 1 ]]; then
+  TEMPORAL_SERVER_VERSION=1.29.1
+  TEMPORAL_UI_VERSION=2.55.0
+  tbin=$ROOT/.tools/bin
+  have_version() { [[ -x $1 ]] && "$1" --version 2>/dev/null | grep -q "version $2\$"; }
+  if ! have_version "$tbin/temporal-server" "$TEMPORAL_SERVER_VERSION" || ! have_version "$tbin/temporal-sql-tool" "$TEMPORAL_SERVER_VERSION"; then
+    command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+    log "go install temporal-server + temporal-sql-tool v${TEMPORAL_SERVER_VERSION} (a few minutes the first time)"
+    gtmp=$(mktemp -d)
+    GOBIN=$gtmp nice -n 10 go install "go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}" "go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}"
+    mkdir -p "$tbin"
+    mv "$gtmp/server" "$tbin/temporal-server"
+    mv "$gtmp/sql" "$tbin/temporal-sql-tool"
+    rmdir "$gtmp"
+  fi
+  if [[ ! -x $ROOT/.tools/ui/bin/server || $(cat "$ROOT/.tools/ui/bin/server.version" 2>/dev/null) != "$TEMPORAL_UI_VERSION" ]]; then
+    command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+    log "go install Temporal ui-server v${TEMPORAL_UI_VERSION}"
+    GOBIN=$ROOT/.tools/ui/bin nice -n 10 go install "github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_VERSION}"
+    echo "$TEMPORAL_UI_VERSION" > "$ROOT/.tools/ui/bin/server.version"
+  fi
+  if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    log "apt-get install postgresql"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+fi
+# ---- end Production Temporal ---------------------------------------------------------------------
+
 log "building (tsc)"
 npm run --silent build
 log "ready: $ROOT"
