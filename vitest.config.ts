@@ -1,14 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = {
+  // The Temporal worker's native core wants a process of its own, not a worker thread.
+  pool: 'forks' as const,
+  poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+};
+
+// The whole-burst tests that run on both servers in one run (not copies): project `dev` against
+// `temporal server start-dev` (test/support/global-setup.ts), project `cluster` against a real
+// four-service Temporal cluster on PostgreSQL (testkit/temporal-cluster/global-setup.ts). Both
+// provide the same inject keys, so the files are the same. `--project dev` runs one side only.
+export const ON_BOTH_SERVERS = [
+  'test/integration/burst.test.ts',
+  'test/integration/worker-kill.test.ts',
+  'test/integration/schedule.test.ts',
+  'test/integration/watch.test.ts',
+  'test/integration/ec2-burst.test.ts',
+  'test/integration/scale-out.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    // The Temporal worker's native core wants a process of its own, not a worker thread.
-    pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    ...shared,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      { test: { ...shared, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...shared, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'] } },
+    ],
   },
 });
