@@ -7,10 +7,10 @@
 // Binaries: temporal-server and temporal-sql-tool v1.29.1 built from the Go module proxy into
 // .tools/bin by scripts/setup.sh; PostgreSQL is Debian's (/usr/lib/postgresql/<v>/bin).
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { FluxburstError } from '../core/errors.js';
@@ -280,6 +280,13 @@ export class TemporalCluster {
     mkdirSync(this.stateDir, { recursive: true });
     // The postgres account must reach its directories inside ours.
     chmodSync(this.stateDir, 0o711);
+    if (this.account) {
+      for (let d = dirname(this.stateDir); d !== dirname(d); d = dirname(d)) {
+        if ((statSync(d).mode & 0o001) === 0) {
+          throw new FluxburstError('ClusterPostgres', `PostgreSQL runs as the postgres user (initdb refuses root), which cannot enter ${d} (mode ${(statSync(d).mode & 0o777).toString(8)}); use a state dir under a directory others may traverse (FLUXBURST_STATE_DIR)`);
+        }
+      }
+    }
     const fresh = !existsSync(join(this.pgData, 'PG_VERSION'));
     if (fresh) {
       this.pgOwn(this.pgData, 0o700);

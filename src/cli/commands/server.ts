@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { startDevServer, stopDevServer, readServerInfo } from '../../temporal/dev-server.js';
 import { stateDir } from '../../temporal/paths.js';
 import { intArg, printJson } from '../common.js';
+import { runClusterServer, stopClusterServer } from './server-cluster.js';
 
 export function registerServer(program: Command): void {
   program
@@ -18,7 +19,9 @@ export function registerServer(program: Command): void {
     .option('--detach', 'run in the background; `fluxburst stop` ends it')
     .option('--codec-endpoint <url>', 'codec server the UI uses to show encrypted payloads (`fluxburst codec-server`)')
     .option('--json', 'print addresses as JSON')
-    .action(async (o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean; codecEndpoint?: string }) => {
+    .option('--cluster', 'a real Temporal cluster instead: temporal-server\'s four services on a private PostgreSQL, with the UI (deploy/temporal/config/cluster.yaml, as docker-compose.yml)')
+    .action(async (o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean; codecEndpoint?: string; cluster?: boolean }) => {
+      if (o.cluster) return runClusterServer(o);
       const dir = stateDir();
       const running = readServerInfo(dir);
       if (running) {
@@ -45,7 +48,8 @@ export function registerServer(program: Command): void {
       const dir = stateDir();
       const worker = await stopPidFile(join(dir, 'worker.pid'));
       const server = await stopDevServer(dir);
-      process.stdout.write(`worker: ${worker ? 'stopped' : 'not running'}\nserver: ${server ? 'stopped' : 'not running'}\n`);
+      const cluster = await stopClusterServer();
+      process.stdout.write(`worker: ${worker ? 'stopped' : 'not running'}\nserver: ${server ? 'stopped' : 'not running'}\n${cluster ? 'cluster: stopped\n' : ''}`);
     });
 }
 
