@@ -5,6 +5,12 @@
 // Bursts run while a seeded PRNG SIGKILLs workers at random moments (each is restarted) and the
 // dev server is stopped and started again once on the same database. At the end it checks the
 // invariants the README promises (final states, no job lost, nothing left, nothing made twice).
+//
+// With `cluster: true` the server is a real Temporal cluster on PostgreSQL (testkit/temporal-
+// cluster: four temporal-server processes): instead of the dev server restart, each service is
+// kill -9'd and restarted in turn (history, matching, frontend) and PostgreSQL is restarted
+// (fast) once, between the worker kills; the cluster's own processes, dir and ports count as
+// leftovers too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +31,7 @@ import { TAG_BURST, TAG_OWNER } from '../src/plugins/aws-ec2/tags.js';
 import { NODE_DIR_ENV, processesWithEnv, readLedger } from '../src/plugins/local/layout.js';
 import { dataConverterFromEnv } from '../src/temporal/codec.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
+import { startTestCluster, type TestCluster } from '../testkit/temporal-cluster/index.js';
 import { projectRoot } from '../src/temporal/paths.js';
 import { freePort } from '../src/temporal/ports.js';
 import { cancelSignal, jobDoneUpdate, statusQuery } from '../workflows/messages.js';
@@ -47,12 +54,19 @@ export interface ChaosOptions {
   serverRestarts?: number;
   serverRestartAt?: number;
   serverSignal?: 'SIGTERM' | 'SIGKILL';
+  /** A real Temporal cluster on PostgreSQL instead of the dev server, its services killed in turn. */
+  cluster?: boolean;
+  /** Cluster: the services kill -9'd and restarted, in this order (PostgreSQL: a fast restart). */
+  clusterVictims?: ClusterVictim[];
   /** Bursts open at once (2 cores: every node is a process). */
   concurrency?: number;
   /** Keep the state dir and workdir (for post-mortems). */
   keep?: boolean;
   log?: (line: string) => void;
 }
+
+export type ClusterVictim = 'history' | 'matching' | 'frontend' | 'worker' | 'postgres';
+export const CLUSTER_VICTIMS: ClusterVictim[] = ['history', 'matching', 'frontend', 'postgres'];
 
 export type FinalState = 'completed' | 'failed' | 'cancelled' | 'running' | 'other';
 type Kind = 'latency' | 'multi' | 'sleep' | 'fault-retry' | 'fail' | 'cancel' | 'ec2-gang-pg' | 'ec2-two-jobs' | 'ec2-three';
@@ -82,8 +96,25 @@ export interface ChaosReport {
   bursts: { total: number; local: number; ec2: number } & Record<FinalState, number>;
   unexpected: string[];
   jobs: { expected: number; completed: number; lost: string[] };
-  chaos: { kills: number; workerStarts: number; workersExitedOnTheirOwn: number; serverRestarts: number; serverDownS: number };
-  leftovers: { processes: number[]; dirs: string[]; instances: string[]; launchTemplates: string[]; placementGroups: string[]; fleets: string[] };
+  chaos: {
+    kills: number;
+    workerStarts: number;
+    workersExitedOnTheirOwn: number;
+    serverRestarts: number;
+    serverDownS: number;
+    /** Cluster runs: kill -9 + restart per Temporal service, and PostgreSQL restarts. */
+    cluster?: Record<ClusterVictim, number>;
+  };
+  leftovers: {
+    processes: number[];
+    dirs: string[];
+    instances: string[];
+    launchTemplates: string[];
+    placementGroups: string[];
+    fleets: string[];
+    /** Cluster runs: its processes, its dir, its ports still open after it stopped. */
+    cluster?: { processes: number[]; dir: boolean; ports: number[] };
+  };
   local: { nodesCreated: number; createdTwice: string[] };
   ec2: { planned: number; launched: number; mismatched: string[] };
   /** Failed checks, empty when the run passed. */
@@ -208,7 +239,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     bursts: { total: o.bursts + o.ec2Bursts, local: o.bursts, ec2: o.ec2Bursts, completed: 0, failed: 0, cancelled: 0, running: 0, other: 0 },
     unexpected: [],
     jobs: { expected: 0, completed: 0, lost: [] },
-    chaos: { kills: 0, workerStarts: 0, workersExitedOnTheirOwn: 0, serverRestarts: 0, serverDownS: 0 },
+    chaos: {
+      kills: 0,
+      workerStarts: 0,
+      workersExitedOnTheirOwn: 0,
+      serverRestarts: 0,
+      serverDownS: 0,
+      ...(o.cluster ? { cluster: { history: 0, matching: 0, frontend: 0, worker: 0, postgres: 0 } } : {}),
+    },
     leftovers: { processes: [], dirs: [], instances: [], launchTemplates: [], placementGroups: [], fleets: [] },
     local: { nodesCreated: 0, createdTwice: [] },
     ec2: { planned: 0, launched: 0, mismatched: [] },
@@ -217,12 +255,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
 
   let server: ChildProcess | undefined;
+  let tc: TestCluster | undefined;
   let moto: Moto | undefined;
   let ec2: EC2Client | undefined;
   let connection: Connection | undefined;
   const slots: WorkerSlot[] = Array.from({ length: o.workers }, () => ({ busy: false }));
   let stopping = false;
-  const port = await freePort();
+  let port = await freePort();
 
   const spawnWorker = async (slot: WorkerSlot): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
@@ -268,8 +307,29 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
 
   const startServer = async () => {
+    if (o.cluster) {
+      tc = await startTestCluster({ log: (l) => say(`cluster: ${l}`) });
+      port = tc.cluster.ports.frontend;
+      return;
+    }
     const s = await startDevServer({ stateDir, port, headless: true });
     server = s.child;
+  };
+  // Cluster: the next service to break (one per chaos tick, between worker kills).
+  const victims = [...(o.clusterVictims ?? CLUSTER_VICTIMS)];
+  const breakCluster = async (v: ClusterVictim, open: number) => {
+    const down = Date.now();
+    if (v === 'postgres') {
+      say(`restarting PostgreSQL (pg_ctl -m fast), ${open} bursts open`);
+      await tc!.cluster.restartPostgres();
+    } else {
+      const downMs = Math.round(300 + chaosRnd() * 1700);
+      say(`kill -9 temporal-server --service ${v} (pid ${tc!.cluster.child(v)?.pid}), ${open} bursts open; restart in ${downMs} ms`);
+      await tc!.bounce(v, downMs);
+    }
+    report.chaos.cluster![v]++;
+    report.chaos.serverDownS += (Date.now() - down) / 1000;
+    say(`${v} back after ${((Date.now() - down) / 1000).toFixed(1)} s`);
   };
 
   try {
@@ -282,7 +342,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ec2Base = await motoBase(moto.endpoint, `chaos-${runTag}`);
     }
     await Promise.all(slots.map((s) => spawnWorker(s)));
-    say(`dev server on 127.0.0.1:${port} (${stateDir}), ${o.workers} workers polling${moto ? `, moto at ${moto.endpoint}` : ''}`);
+    say(`${o.cluster ? `Temporal cluster (4 services, PostgreSQL) at ${tc!.address}` : 'dev server'} on 127.0.0.1:${port} (${stateDir}), ${o.workers} workers polling${moto ? `, moto at ${moto.endpoint}` : ''}`);
 
     connection = await Connection.connect({ address: `127.0.0.1:${port}` });
     const dataConverter = dataConverterFromEnv();
@@ -408,6 +468,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
+    // Cluster: its services (and PostgreSQL) broken one after the other, beside the worker kills.
+    const clusterChaos = (async () => {
+      const [lo, hi] = o.killEveryS ?? [3, 8];
+      while (o.cluster && victims.length && !stopping && closed < plan.length && Date.now() < deadline) {
+        const until = Date.now() + (lo + chaosRnd() * (hi - lo)) * 1000;
+        while (Date.now() < until && closed < plan.length) await sleep(200);
+        if (closed >= plan.length) break;
+        await breakCluster(victims.shift()!, open.size);
+      }
+    })();
     const chaos = (async () => {
       const [lo, hi] = o.killEveryS ?? [3, 8];
       const restarts = o.serverRestarts ?? 1;
@@ -417,7 +487,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const until = Date.now() + wait;
         while (Date.now() < until && closed < plan.length) {
           await sleep(200);
-          if (report.chaos.serverRestarts < restarts && closed >= restartAt) {
+          if (!o.cluster && report.chaos.serverRestarts < restarts && closed >= restartAt) {
             report.chaos.serverRestarts++;
             const sig = o.serverSignal ?? 'SIGTERM';
             say(`restarting the dev server (${sig}), ${open.size} bursts open`);
@@ -454,7 +524,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await launcher;
     while (closed < plan.length && Date.now() < deadline + 5_000) await sleep(250);
     stopping = true;
-    await Promise.all([operator, supervisor, chaos]);
+    await Promise.all([operator, supervisor, chaos, clusterChaos]);
     report.timedOut = closed < plan.length;
 
     // ---- verdict -------------------------------------------------------------------------
@@ -531,6 +601,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     for (const c of report.local.createdTwice) p.push(`local node created more than once: ${c}`);
     for (const m of report.ec2.mismatched) p.push(`EC2: ${m}`);
+    if (o.cluster) {
+      for (const v of o.clusterVictims ?? CLUSTER_VICTIMS) if (!report.chaos.cluster![v]) p.push(`the run ended before ${v} was broken`);
+      // The cluster's own leftovers are known only once it stopped: checked in finally, below.
+    }
     report.ok = p.length === 0;
     return report;
   } finally {
@@ -545,6 +619,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       s.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000)]);
       if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+    }
+    if (tc) {
+      const left = await tc.stop();
+      report.leftovers.cluster = left;
+      if (left.processes.length || left.dir || left.ports.length) {
+        report.problems.push(`the Temporal cluster left ${JSON.stringify(left)}`);
+        report.ok = false;
+      }
     }
     ec2?.destroy();
     await moto?.stop();
@@ -572,7 +654,9 @@ export function formatReport(r: ChaosReport): string {
   const mark = (ok: boolean) => (ok ? 'ok ' : 'BAD');
   const lines = [
     `chaos run, seed ${r.seed}, ${r.wallS.toFixed(1)} s${r.timedOut ? ' (TIMED OUT)' : ''}`,
-    `  chaos:      ${r.chaos.kills} worker SIGKILLs, ${r.chaos.workerStarts} worker starts, ${r.chaos.workersExitedOnTheirOwn} workers exited on their own, ${r.chaos.serverRestarts} dev server restart(s) (down ${r.chaos.serverDownS.toFixed(1)} s)`,
+    r.chaos.cluster
+      ? `  chaos:      ${r.chaos.kills} worker SIGKILLs, ${r.chaos.workerStarts} worker starts, ${r.chaos.workersExitedOnTheirOwn} workers exited on their own; Temporal cluster: kill -9 + restart of history ×${r.chaos.cluster.history}, matching ×${r.chaos.cluster.matching}, frontend ×${r.chaos.cluster.frontend}, PostgreSQL fast restart ×${r.chaos.cluster.postgres} (down ${r.chaos.serverDownS.toFixed(1)} s in all)`
+      : `  chaos:      ${r.chaos.kills} worker SIGKILLs, ${r.chaos.workerStarts} worker starts, ${r.chaos.workersExitedOnTheirOwn} workers exited on their own, ${r.chaos.serverRestarts} dev server restart(s) (down ${r.chaos.serverDownS.toFixed(1)} s)`,
     `${mark(b.running === 0 && b.other === 0)} bursts:     ${b.total} (${b.local} local, ${b.ec2} EC2): completed ${b.completed}, failed ${b.failed}, cancelled ${b.cancelled}, running ${b.running}, other ${b.other}`,
     `${mark(r.unexpected.length === 0)} outcomes:   ${r.unexpected.length} unlike planned (planned: the fault/cancel bursts fail/cancel, the rest complete)`,
     `${mark(r.jobs.lost.length === 0)} jobs:       expected ${r.jobs.expected}, completed ${r.jobs.completed}, lost ${r.jobs.lost.length}`,
@@ -581,6 +665,10 @@ export function formatReport(r: ChaosReport): string {
     `${mark(lo.instances.length + lo.launchTemplates.length + lo.placementGroups.length + lo.fleets.length === 0)} moto left:  ${lo.instances.length} instances, ${lo.launchTemplates.length} launch templates, ${lo.placementGroups.length} placement groups, ${lo.fleets.length} fleets`,
     `${mark(r.ec2.mismatched.length === 0)} EC2 made:   ${r.ec2.launched} instances launched for ${r.ec2.planned} planned, ${r.ec2.mismatched.length} bursts off plan`,
   ];
+  if (lo.cluster) {
+    const c = lo.cluster;
+    lines.push(`${mark(!c.processes.length && !c.dir && !c.ports.length)} cluster left: ${c.processes.length} processes, ${c.dir ? 'its dir' : 'no dir'}, ${c.ports.length} ports open`);
+  }
   if (r.problems.length) lines.push('problems:', ...r.problems.map((p) => `  - ${p}`));
   if (r.stateDir) lines.push(`kept for inspection: state ${r.stateDir}, nodes ${r.workdir}`);
   lines.push(r.ok ? 'PASS' : 'FAIL');

@@ -4,6 +4,9 @@
 // Exits 1 when a check fails (unlike the other benches, a failure here is a bug, not a figure).
 //
 //   npm run build && npm run chaos
+//   npm run chaos -- --cluster     on a real Temporal cluster (four temporal-server processes on
+//                                  PostgreSQL, testkit/temporal-cluster): history, matching and
+//                                  frontend kill -9'd and restarted in turn, PostgreSQL restarted once
 //
 // Env: CHAOS_BURSTS (50), CHAOS_EC2_BURSTS (10), CHAOS_WORKERS (2), CHAOS_SEED (random, printed),
 // CHAOS_TIMEOUT_S (600), CHAOS_CONCURRENCY (10), CHAOS_SERVER_SIGNAL (SIGTERM|SIGKILL),
@@ -31,6 +34,7 @@ async function main(): Promise<number> {
     timeoutS: intEnv('CHAOS_TIMEOUT_S', 600, 10, 3600),
     concurrency: intEnv('CHAOS_CONCURRENCY', 10, 1, 200),
     serverSignal: signal,
+    cluster: process.argv.includes('--cluster') || process.env.CHAOS_CLUSTER === '1',
     keep: process.env.CHAOS_KEEP === '1',
   });
   console.log(`\n${formatReport(report)}`);
