@@ -19,6 +19,7 @@ export const ON_BOTH_SERVERS = [
   'test/integration/watch.test.ts',
   'test/integration/ec2-burst.test.ts',
   'test/integration/scale-out.test.ts',
+  'test/integration/several-workers.test.ts',
 ];
 
 export default defineConfig({
