@@ -92,6 +92,17 @@ if [[ $WANT_TEST == 1 ]]; then
 fi
 # ---- end Production Temporal ---------------------------------------------------------------------
 
+# ---- Time-skipping test server (issue 13): @temporalio/testing's createTimeSkipping() -------------
+# Temporal's Java test server from Maven Central (the SDK's own download of a native build cannot
+# be fetched here) into .tools/time-skipping, with a launcher the SDK runs as `existing-path`.
+if [[ $WANT_TEST == 1 && ! -x $ROOT/.tools/bin/temporal-test-server ]]; then
+  log "mvn: Temporal time-skipping test server (testkit/time-skipping/pom.xml)"
+  mvn -q -f testkit/time-skipping/pom.xml dependency:copy-dependencies -DoutputDirectory="$ROOT/.tools/time-skipping/lib" >/dev/null
+  mkdir -p "$ROOT/.tools/bin"
+  printf '#!/bin/sh\nexec java -cp "%s/*" io.temporal.testserver.TestServer "$@"\n' "$ROOT/.tools/time-skipping/lib" > "$ROOT/.tools/bin/temporal-test-server"
+  chmod +x "$ROOT/.tools/bin/temporal-test-server"
+fi
+
 log "building (tsc)"
 npm run --silent build
 log "ready: $ROOT"

@@ -246,9 +246,13 @@ function pollInterruptions(b: BurstRun, d: RunDeps, nodes: () => string[]): () =
       try {
         const live = new Set(nodes());
         const known = [...Object.keys(b.sched.s.nodes).filter((n) => !live.has(n)), ...b.interrupts.map((x) => x.node)];
+        const t0 = Date.now();
         const found = await scope.run(() => d.acts.watcher.awaitInterruptions({ ...b.call(), resources: b.st.resources, known, pollSeconds, maxSeconds: 300 }));
-        for (const n of found) if (b.sched.s.nodes[n.node] !== 'drained' && !b.interrupts.some((x) => x.node === n.node)) b.interrupts.push(n);
-        if (found.length) b.touch();
+        const fresh = found.filter((n) => b.sched.s.nodes[n.node] !== 'drained' && !b.interrupts.some((x) => x.node === n.node));
+        b.interrupts.push(...fresh);
+        if (fresh.length) b.touch();
+        // A poll that answers at once with nothing new must not spin the history.
+        else if (Date.now() - t0 < pollSeconds * 1000) await sleep(pollSeconds * 1000);
       } catch (e) {
         if (!watching) return;
         if (!isCancellation(e)) {
