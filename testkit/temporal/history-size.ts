@@ -14,10 +14,10 @@ export async function historySizes(client: Client, workflowId: string, firstRunI
   const runs: RunSize[] = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const bytes = temporal.api.history.v1.History.encode(h as temporal.api.history.v1.IHistory).finish().length;
+    const h: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const bytes = temporal.api.history.v1.History.encode(h).finish().length;
     runs.push({ runId, events: h.events?.length ?? 0, bytes });
-    const last = h.events?.[h.events.length - 1];
+    const last: temporal.api.history.v1.IHistoryEvent | undefined = h.events?.[h.events.length - 1];
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
