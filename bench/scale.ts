@@ -6,11 +6,15 @@
 // A benchmark, not a test: exits 0 whether or not the targets are met.
 //
 //   npm run build && npm run bench:scale
+//   npm run bench:scale -- --cluster    the same pair on a real Temporal cluster (four
+//       temporal-server processes on PostgreSQL, testkit/temporal-cluster) AND on start-dev, in
+//       one run; server CPU is then the four services + every PostgreSQL process. Ends with
+//       {"bench":"fluxburst-scale","cluster":{ratio,burstsPerSecond,…},"startDev":{…},"workerRssMb":…}
 //
 // Env: BENCH_SCALE_N (1000), BENCH_SCALE_WARMUP (20), BENCH_SCALE_START_CONCURRENCY (100),
 //      BENCH_SCALE_ORDER (baseline-first | burst-first), BENCH_SERVER_ARGS (extra start-dev args).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +24,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { SA_OWNER } from '../src/core/search-attributes.js';
 import type { BurstInput, BurstResult, Job } from '../src/core/types.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
+import { SERVICES } from '../src/temporal/cluster.js';
+import { startTestCluster, type TestCluster } from '../testkit/temporal-cluster/index.js';
 import { freePort } from '../src/temporal/ports.js';
 import { baselineBundleOptions } from './baseline-bundle.js';
 import type { BaselineInput } from './baseline-workflows.js';
@@ -135,7 +141,34 @@ function burstInput(): BurstInput {
   };
 }
 
-async function phase(kind: Kind, client: Client, address: string, serverPid: number, baselineBundle: string): Promise<PhaseResult> {
+/** Pids of a process and all its descendants (PostgreSQL's backends are the postmaster's children). */
+function withDescendants(root: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => (out.push(p), (kids.get(p) ?? []).forEach(walk));
+  walk(root);
+  return out;
+}
+const cpuOf = (pids: number[]) =>
+  pids.reduce((sum, p) => {
+    try {
+      return sum + cpuSeconds(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+
+async function phase(kind: Kind, client: Client, address: string, serverCpu: () => number, baselineBundle: string): Promise<PhaseResult> {
   const taskQueue = uid(`scale-${kind}`);
   const worker = await spawnScaleWorker(kind, address, taskQueue, baselineBundle);
   const pid = worker.pid!;
@@ -156,7 +189,7 @@ async function phase(kind: Kind, client: Client, address: string, serverPid: num
     const warmSet = new Set(warm);
 
     const ids = Array.from({ length: N }, (_, i) => `${taskQueue}-${i}`);
-    const cpu0 = { worker: cpuSeconds(pid), server: cpuSeconds(serverPid) };
+    const cpu0 = { worker: cpuSeconds(pid), server: serverCpu() };
     log(`${kind}: starting ${N} workflows on ${taskQueue} (worker pid ${pid})`);
     let rssPeakKb = 0;
     const loads: number[] = [];
@@ -188,7 +221,7 @@ async function phase(kind: Kind, client: Client, address: string, serverPid: num
     } finally {
       clearInterval(sampler);
     }
-    const cpu1 = { worker: cpuSeconds(pid), server: cpuSeconds(serverPid) };
+    const cpu1 = { worker: cpuSeconds(pid), server: serverCpu() };
     const rssRunPeakMb = rssPeakKb / 1024;
     const rssPeakMb = Math.max(rssPeakKb, statusKb(pid, 'VmHWM')) / 1024;
 
@@ -239,7 +272,7 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
 }
 
-function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number): void {
+function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number, serverName = 'dev server'): void {
   const ratio = burst.perSecond / base.perSecond;
   const mark = (ok: boolean) => (ok ? 'MET' : 'MISSED');
   const row = (label: string, r: PhaseResult) => [
@@ -257,7 +290,7 @@ function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number): voi
   ];
   const out: string[] = [];
   out.push('');
-  out.push(`=== ${N} concurrent workflows, one worker process each kind (node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}, ${ORDER}) ===`);
+  out.push(`=== ${serverName}: ${N} concurrent workflows, one worker process each kind (node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}, ${ORDER}) ===`);
   if (SERVER_ARGS.length) out.push(`  server args: ${SERVER_ARGS.join(' ')}`);
   out.push(
     table(
@@ -266,7 +299,7 @@ function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number): voi
     ),
   );
   out.push(`  RSS run = peak of 250 ms samples while the ${N} ran; VmHWM = lifetime peak (the target is checked on it)`);
-  out.push(`  CPU = user+system seconds charged while the ${N} ran; dev server RSS at the end: ${serverRssMb.toFixed(0)} MB`);
+  out.push(`  CPU = user+system seconds charged while the ${N} ran; ${serverName} RSS at the end: ${serverRssMb.toFixed(0)} MB`);
   // Wall-clock throughput moves with whatever else the machine runs; CPU charged per workflow
   // does not, and on a machine of its own the slower of worker and server sets the ceiling.
   const cpuMs = (r: PhaseResult) => ((r.workerCpuS + r.serverCpuS) * 1000) / r.completed;
@@ -300,6 +333,7 @@ function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number): voi
   out.push(
     JSON.stringify({
       bench: 'fluxburst-scale',
+      server: serverName,
       n: N,
       order: ORDER,
       baseline: round(base),
@@ -315,13 +349,59 @@ function report(base: PhaseResult, burst: PhaseResult, serverRssMb: number): voi
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+type ServerKind = 'cluster' | 'startDev';
+interface ServerRun {
+  base: PhaseResult;
+  burst: PhaseResult;
+  serverRssMb: number;
+}
+
+/** Both phases against one server of this kind, started for the purpose and stopped after. */
+async function onServer(kind: ServerKind, stateDir: string, baselineBundle: string, track: (stop: () => Promise<void>) => void): Promise<ServerRun> {
+  let address: string;
+  let serverCpu: () => number;
+  let serverRss: () => number;
+  let stop: () => Promise<void>;
+  if (kind === 'cluster') {
+    const tc: TestCluster = await startTestCluster({ log: (l) => log(`cluster: ${l}`) });
+    stop = async () => void (await tc.stop());
+    address = tc.address;
+    const pids = () => [...SERVICES.map((s) => tc.cluster.child(s)!.pid!), ...withDescendants(tc.cluster.postgresPid()!)];
+    serverCpu = () => cpuOf(pids());
+    serverRss = () => pids().reduce((m, p) => m + (statusKb(p, 'VmRSS') || 0), 0) / 1024;
+    log(`Temporal cluster ${address} (four temporal-server processes, PostgreSQL, ${tc.stateDir})`);
+  } else {
+    const dir = join(stateDir, 'dev');
+    const port = await freePort();
+    // startDevServer: its own SQLite file, WAL pragmas, transfer-queue poll limit raised.
+    const started = await startDevServer({ stateDir: dir, port, headless: true, extraArgs: SERVER_ARGS });
+    const child = started.child;
+    stop = () => stopChild(child, 10_000);
+    address = started.info.address;
+    serverCpu = () => cpuSeconds(child.pid!);
+    serverRss = () => statusKb(child.pid!, 'VmRSS') / 1024;
+    log(`dev server ${address} (state ${dir})`);
+  }
+  track(stop);
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    const kinds: Kind[] = ORDER === 'burst-first' ? ['burst', 'baseline'] : ['baseline', 'burst'];
+    const results = new Map<Kind, PhaseResult>();
+    for (const k of kinds) results.set(k, await phase(k, client, address, serverCpu, baselineBundle));
+    return { base: results.get('baseline')!, burst: results.get('burst')!, serverRssMb: serverRss() };
+  } finally {
+    await connection.close().catch(() => undefined);
+    await stop();
+  }
+}
+
 async function main() {
   const stateDir = mkdtempSync(join(tmpdir(), 'fluxburst-bench-scale-'));
-  let server: ChildProcess | undefined;
-  let connection: Connection | undefined;
+  const servers: ServerKind[] = process.argv.includes('--cluster') ? ['cluster', 'startDev'] : ['startDev'];
+  const stops: Array<() => Promise<void>> = [];
   const cleanup = async () => {
-    await connection?.close().catch(() => undefined);
-    if (server) await stopChild(server, 10_000);
+    for (const s of stops) await s().catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
   };
   const onSignal = (sig: NodeJS.Signals) => {
@@ -331,20 +411,39 @@ async function main() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const port = await freePort();
-    // startDevServer: its own SQLite file in stateDir, WAL pragmas, transfer-queue poll limit raised.
-    const started = await startDevServer({ stateDir, port, headless: true, extraArgs: SERVER_ARGS });
-    server = started.child;
-    log(`dev server ${started.info.address} (state ${stateDir})`);
-    connection = await Connection.connect({ address: started.info.address });
-    const client = new Client({ connection });
     // Bundled here, as `npm run build` bundles the product's workflows, so neither worker runs webpack.
     const baselineBundle = join(stateDir, 'baseline-bundle.js');
     writeFileSync(baselineBundle, (await bundleWorkflowCode(baselineBundleOptions())).code);
-    const kinds: Kind[] = ORDER === 'burst-first' ? ['burst', 'baseline'] : ['baseline', 'burst'];
-    const results = new Map<Kind, PhaseResult>();
-    for (const k of kinds) results.set(k, await phase(k, client, started.info.address, server.pid!, baselineBundle));
-    report(results.get('baseline')!, results.get('burst')!, statusKb(server.pid!, 'VmRSS') / 1024);
+    const runs = new Map<ServerKind, ServerRun>();
+    for (const k of servers) {
+      const r = await onServer(k, stateDir, baselineBundle, (s) => stops.push(s));
+      runs.set(k, r);
+      report(r.base, r.burst, r.serverRssMb, k === 'cluster' ? 'Temporal cluster (4 services + PostgreSQL)' : 'dev server');
+    }
+    if (runs.has('cluster')) {
+      const pair = (r: ServerRun) => ({
+        ratio: +(r.burst.perSecond / r.base.perSecond).toFixed(3),
+        burstsPerSecond: +r.burst.perSecond.toFixed(2),
+        bareWorkflowsPerSecond: +r.base.perSecond.toFixed(2),
+        serverCpuMsPerBurst: Math.round((r.burst.serverCpuS * 1000) / r.burst.completed),
+        serverCpuMsPerBare: Math.round((r.base.serverCpuS * 1000) / r.base.completed),
+        // Cluster: the sum over its processes (the four services share the binary's pages, so this overstates).
+        serverRssMb: Math.round(r.serverRssMb),
+        failures: r.base.failures.length + r.burst.failures.length,
+      });
+      const c = runs.get('cluster')!;
+      const d = runs.get('startDev')!;
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'fluxburst-scale',
+          n: N,
+          cluster: pair(c),
+          startDev: pair(d),
+          clusterOverStartDev: { bursts: +(c.burst.perSecond / d.burst.perSecond).toFixed(3), bare: +(c.base.perSecond / d.base.perSecond).toFixed(3) },
+          workerRssMb: Math.round(Math.max(c.burst.rssPeakMb, d.burst.rssPeakMb)),
+        })}\n`,
+      );
+    }
   } finally {
     await cleanup();
   }
