@@ -50,7 +50,7 @@ export class BurstRun {
   setPhase(phase: Phase): void {
     this.st.phase = phase;
     this.st.timeline.push({ phase, at: Date.now() });
-    this.metrics.phase(this.st);
+    this.metrics.phase(this.status());
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
   }
 

@@ -32,7 +32,8 @@ export function burstMetrics(input: BurstInput) {
       }
       if (!TERMINAL.has(now.phase)) return;
 
-      const outcome = now.phase === 'completed' && st.jobs.length === 0 ? 'nothing-to-do' : now.phase;
+      const none = st.counts ? st.counts.total === 0 : st.jobs.length === 0;
+      const outcome = now.phase === 'completed' && none ? 'nothing-to-do' : now.phase;
       m.createCounter('fluxburst_bursts_finished_total', 'bursts', 'bursts finished, by outcome').add(1, { plugin, outcome });
       // A rollback is a teardown forced by a failure: what the saga undid, named by the failed step.
       if (now.phase === 'failed' && tl.some((p) => p.phase === 'teardown')) {
@@ -43,7 +44,10 @@ export function burstMetrics(input: BurstInput) {
         m.createHistogram('fluxburst_estimated_spend_usd', 'float', 'USD', 'estimated spend per burst').record(Math.max(0, st.spend), { plugin });
       }
       const jobs = m.createCounter('fluxburst_jobs_finished_total', 'jobs', 'jobs at burst end, by state');
-      for (const j of st.jobs) jobs.add(1, { plugin, state: j.state });
+      if (st.counts) {
+        // Batched bursts: the counts cover every job (the status lists only a page of them).
+        for (const state of ['completed', 'failed', 'cancelled'] as const) if (st.counts[state]) jobs.add(st.counts[state], { plugin, state });
+      } else for (const j of st.jobs) jobs.add(1, { plugin, state: j.state });
     },
 
     interruption(st: BurstStatus, kind: string): void {

@@ -128,7 +128,7 @@ describe('worker observability (--metrics, --log-format json, --otel)', () => {
     const named = await waitFor(() => {
       const mineSpans = spans.filter((s) => s.attributes['fluxburst.burst_id'] === id);
       const names = new Set(mineSpans.map((s) => s.name));
-      return ['RunWorkflow:burstWorkflow', 'StartActivity:provisionStep', 'RunActivity:provisionStep', 'RunActivity:runJob'].every((n) => names.has(n)) ? names : undefined;
+      return ['RunWorkflow:burstWorkflow', 'StartActivity:provisionStep', 'RunActivity:provisionStep', 'RunActivity:runJobBatch'].every((n) => names.has(n)) ? names : undefined;
     }, 30_000, 'spans exported');
     expect(named.has('RunActivity:teardownStep')).toBe(true);
   });

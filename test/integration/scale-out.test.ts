@@ -100,14 +100,14 @@ it('a worker drained with SIGTERM finishes its running job before it exits; the 
   const holder = await waitFor(
     async () => {
       const d = await h.describe().catch(() => undefined);
-      const run = d?.raw.pendingActivities?.find((p) => p.activityType?.name === 'runJob' && p.lastWorkerIdentity);
+      const run = d?.raw.pendingActivities?.find((p) => p.activityType?.name === 'runJobBatch' && p.lastWorkerIdentity);
       return run ? run.lastWorkerIdentity! : undefined;
     },
     30_000,
-    'runJob started',
+    'runJobBatch started',
   );
   const a = ws.find((w) => identityOf(w).test(holder));
-  expect(a, `runJob held by ${holder}, one of our workers`).toBeDefined();
+  expect(a, `runJobBatch held by ${holder}, one of our workers`).toBeDefined();
   const b = ws.find((w) => w !== a)!;
 
   let aOut = '';
@@ -128,7 +128,7 @@ it('a worker drained with SIGTERM finishes its running job before it exits; the 
 
   const { acts, other } = await activities(id);
   expect(other, 'no activity timed out or failed').toEqual([]);
-  const run = acts.filter((x) => x.type === 'runJob');
+  const run = acts.filter((x) => x.type === 'runJobBatch');
   expect(run).toHaveLength(1);
   // The drained worker (draining, not dead) reported the job done, on the first attempt.
   expect(run[0]!.startedBy).toMatch(identityOf(a!));

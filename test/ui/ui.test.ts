@@ -70,7 +70,7 @@ beforeAll(async () => {
       return name ? [name] : [];
     }),
   };
-  expect(history.activities).toEqual(expect.arrayContaining(['provisionStep', 'runJob', 'teardownStep']));
+  expect(history.activities).toEqual(expect.arrayContaining(['provisionStep', 'runJobBatch', 'teardownStep']));
 
   // launch() runs Chromium on a fresh temporary profile of its own and deletes it on close.
   browser = await chromium.launch({
@@ -120,7 +120,7 @@ describe('the Temporal Web UI shows a burst', () => {
     await showsText(rows.filter({ hasText: 'Workflow Execution Completed' }), 'Workflow Execution Completed', 'the completion event');
     await showsText(rows.filter({ hasText: 'Workflow Execution Started' }), 'burstWorkflow', 'the start event naming burstWorkflow');
     await expect.poll(() => rows.count(), { timeout: STEP_MS }).toBe(history.events);
-    for (const activity of ['provisionStep', 'runJob', 'teardownStep']) {
+    for (const activity of ['provisionStep', 'runJobBatch', 'teardownStep']) {
       await showsText(rows.filter({ hasText: 'Activity Task Scheduled' }).filter({ hasText: activity }), activity, `a scheduled ${activity}`);
     }
 
@@ -131,9 +131,10 @@ describe('the Temporal Web UI shows a burst', () => {
     await showsText(page.getByRole('button', { name: 'Ascending' }), 'Ascending', 'the Ascending order toggle');
     await expect.poll(() => compactActivities(), { timeout: STEP_MS }).toEqual(history.activities);
     const activities = await compactActivities();
-    expect(activities[0]).toBe('selectJobs');
+    expect(activities[0]).toBe('selectBurstJobs');
     expect(activities.at(-1)).toBe('teardownStep');
-    expect(activities.filter((a) => a === 'runJob')).toHaveLength(2);
+    // Both one-node jobs run on the burst's one node, one after the other, in one batch.
+    expect(activities.filter((a) => a === 'runJobBatch')).toHaveLength(1);
 
     // The picture for the README: header, tabs and the whole compact history.
     await page.mouse.move(0, 0);
