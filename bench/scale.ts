@@ -98,6 +98,8 @@ interface PhaseResult {
   rssPeakMb: number;
   workerCpuS: number;
   serverCpuS: number;
+  /** Cluster: the server CPU by process (history, matching, frontend, worker, postgres). */
+  serverCpuParts?: Record<string, number>;
   /** Mean 1-minute load average while it ran: other work on the machine shares the CPUs. */
   load: number;
   failures: string[];
@@ -168,7 +170,7 @@ const cpuOf = (pids: number[]) =>
     }
   }, 0);
 
-async function phase(kind: Kind, client: Client, address: string, serverCpu: () => number, baselineBundle: string): Promise<PhaseResult> {
+async function phase(kind: Kind, client: Client, address: string, serverCpu: () => number, baselineBundle: string, cpuParts?: () => Record<string, number>): Promise<PhaseResult> {
   const taskQueue = uid(`scale-${kind}`);
   const worker = await spawnScaleWorker(kind, address, taskQueue, baselineBundle);
   const pid = worker.pid!;
@@ -189,7 +191,7 @@ async function phase(kind: Kind, client: Client, address: string, serverCpu: () 
     const warmSet = new Set(warm);
 
     const ids = Array.from({ length: N }, (_, i) => `${taskQueue}-${i}`);
-    const cpu0 = { worker: cpuSeconds(pid), server: serverCpu() };
+    const cpu0 = { worker: cpuSeconds(pid), server: serverCpu(), parts: cpuParts?.() };
     log(`${kind}: starting ${N} workflows on ${taskQueue} (worker pid ${pid})`);
     let rssPeakKb = 0;
     const loads: number[] = [];
@@ -221,7 +223,7 @@ async function phase(kind: Kind, client: Client, address: string, serverCpu: () 
     } finally {
       clearInterval(sampler);
     }
-    const cpu1 = { worker: cpuSeconds(pid), server: serverCpu() };
+    const cpu1 = { worker: cpuSeconds(pid), server: serverCpu(), parts: cpuParts?.() };
     const rssRunPeakMb = rssPeakKb / 1024;
     const rssPeakMb = Math.max(rssPeakKb, statusKb(pid, 'VmHWM')) / 1024;
 
@@ -258,6 +260,7 @@ async function phase(kind: Kind, client: Client, address: string, serverCpu: () 
       rssPeakMb,
       workerCpuS: cpu1.worker - cpu0.worker,
       serverCpuS: cpu1.server - cpu0.server,
+      ...(cpu0.parts && cpu1.parts ? { serverCpuParts: Object.fromEntries(Object.entries(cpu1.parts).map(([k, v]) => [k, +(v - (cpu0.parts![k] ?? 0)).toFixed(1)])) } : {}),
       load: loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length),
       failures,
     };
@@ -361,6 +364,7 @@ async function onServer(kind: ServerKind, stateDir: string, baselineBundle: stri
   let address: string;
   let serverCpu: () => number;
   let serverRss: () => number;
+  let cpuParts: (() => Record<string, number>) | undefined;
   let stop: () => Promise<void>;
   if (kind === 'cluster') {
     const tc: TestCluster = await startTestCluster({ log: (l) => log(`cluster: ${l}`) });
@@ -368,6 +372,10 @@ async function onServer(kind: ServerKind, stateDir: string, baselineBundle: stri
     address = tc.address;
     const pids = () => [...SERVICES.map((s) => tc.cluster.child(s)!.pid!), ...withDescendants(tc.cluster.postgresPid()!)];
     serverCpu = () => cpuOf(pids());
+    cpuParts = () => ({
+      ...Object.fromEntries(SERVICES.map((s) => [s, cpuOf([tc.cluster.child(s)!.pid!])])),
+      postgres: cpuOf(withDescendants(tc.cluster.postgresPid()!)),
+    });
     serverRss = () => pids().reduce((m, p) => m + (statusKb(p, 'VmRSS') || 0), 0) / 1024;
     log(`Temporal cluster ${address} (four temporal-server processes, PostgreSQL, ${tc.stateDir})`);
   } else {
@@ -388,7 +396,7 @@ async function onServer(kind: ServerKind, stateDir: string, baselineBundle: stri
     const client = new Client({ connection });
     const kinds: Kind[] = ORDER === 'burst-first' ? ['burst', 'baseline'] : ['baseline', 'burst'];
     const results = new Map<Kind, PhaseResult>();
-    for (const k of kinds) results.set(k, await phase(k, client, address, serverCpu, baselineBundle));
+    for (const k of kinds) results.set(k, await phase(k, client, address, serverCpu, baselineBundle, cpuParts));
     return { base: results.get('baseline')!, burst: results.get('burst')!, serverRssMb: serverRss() };
   } finally {
     await connection.close().catch(() => undefined);
@@ -427,6 +435,7 @@ async function main() {
         bareWorkflowsPerSecond: +r.base.perSecond.toFixed(2),
         serverCpuMsPerBurst: Math.round((r.burst.serverCpuS * 1000) / r.burst.completed),
         serverCpuMsPerBare: Math.round((r.base.serverCpuS * 1000) / r.base.completed),
+        ...(r.burst.serverCpuParts ? { serverCpuSecondsByProcessBursts: r.burst.serverCpuParts } : {}),
         // Cluster: the sum over its processes (the four services share the binary's pages, so this overstates).
         serverRssMb: Math.round(r.serverRssMb),
         failures: r.base.failures.length + r.burst.failures.length,
