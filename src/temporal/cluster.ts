@@ -151,6 +151,8 @@ export interface ClusterOptions {
   detach?: boolean;
   /** Start the Temporal UI too (needs ui-server in .tools/ui/bin). */
   ui?: boolean;
+  /** The codec server the UI sends payloads to (`fluxburst codec-server`). */
+  codecEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -219,6 +221,7 @@ export class TemporalCluster {
   private readonly log: (l: string) => void;
   private readonly detach: boolean;
   private readonly wantUi: boolean;
+  private readonly codecEndpoint: string | undefined;
 
   constructor(o: ClusterOptions & { ports: ClusterPorts }) {
     this.stateDir = o.stateDir;
@@ -232,6 +235,7 @@ export class TemporalCluster {
     this.log = o.log ?? (() => undefined);
     this.detach = !!o.detach;
     this.wantUi = !!o.ui;
+    this.codecEndpoint = o.codecEndpoint;
   }
 
   /** The environment the config file reads (ports, database). */
@@ -472,7 +476,17 @@ export class TemporalCluster {
     mkdirSync(join(dir, 'config'), { recursive: true });
     writeFileSync(
       join(dir, 'config', 'cluster.yaml'),
-      [`temporalGrpcAddress: ${this.address}`, 'host: 127.0.0.1', `port: ${port}`, 'enableUi: true', 'defaultNamespace: ' + this.namespace, 'cors:', '  allowOrigins: []', ''].join('\n'),
+      [
+        `temporalGrpcAddress: ${this.address}`,
+        'host: 127.0.0.1',
+        `port: ${port}`,
+        'enableUi: true',
+        `defaultNamespace: ${this.namespace}`,
+        'cors:',
+        '  allowOrigins: []',
+        ...(this.codecEndpoint ? ['codec:', `  endpoint: ${JSON.stringify(this.codecEndpoint)}`] : []),
+        '',
+      ].join('\n'),
     );
     const fd = openSync(join(this.stateDir, 'ui.log'), 'a');
     const child = spawn(this.bins.ui, ['--root', dir, '--env', 'cluster', 'start'], { cwd: dir, stdio: ['ignore', fd, fd], detached: this.detach });

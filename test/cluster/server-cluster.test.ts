@@ -47,9 +47,17 @@ afterAll(() => {
   rmSync(state, { recursive: true, force: true });
 });
 
+it('refuses flags it cannot honour: --ip other than loopback, a port whose membership ports would not fit PostgreSQL', () => {
+  for (const flags of [['--ip', '0.0.0.0'], ['--port', '40000']]) {
+    const r = cli(['server', '--cluster', ...flags], env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(flags[0]);
+  }
+});
+
 it('starts the cluster with the UI, keeps its data over stop and start, and stop ends every process', async () => {
   const port = await freeBase();
-  const up = cli(['server', '--cluster', '--detach', '--port', String(port), '--json'], env);
+  const up = cli(['server', '--cluster', '--detach', '--port', String(port), '--codec-endpoint', 'http://127.0.0.1:18888', '--json'], env);
   expect(up.code, up.stderr).toBe(0);
   const info = JSON.parse(up.stdout) as ClusterInfo;
   expect(info.address).toBe(`127.0.0.1:${port}`);
@@ -62,6 +70,9 @@ it('starts the cluster with the UI, keeps its data over stop and start, and stop
   const page = await fetch(info.uiUrl!);
   expect(page.status).toBe(200);
   expect(await page.text()).toMatch(/<html/i);
+  // The UI is on this cluster, and sends payloads to the codec server it was given.
+  const settings = (await (await fetch(`${info.uiUrl}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+  expect(settings.Codec?.Endpoint).toBe('http://127.0.0.1:18888');
 
   // Asked again: it says it runs, starts nothing.
   const again = cli(['server', '--cluster', '--port', String(port), '--json'], env);

@@ -4,7 +4,7 @@
 // the file docker-compose.yml mounts and the test suite's cluster boots (src/temporal/cluster.ts).
 // Its data survives restarts; `fluxburst stop` ends a detached one.
 import { join } from 'node:path';
-import { FluxburstError } from '../../core/errors.js';
+import { FluxburstError, InputError } from '../../core/errors.js';
 import { readServerInfo } from '../../temporal/dev-server.js';
 import { readClusterInfo, stopCluster, TemporalCluster, type ClusterInfo, type ClusterPorts } from '../../temporal/cluster.js';
 import { stateDir } from '../../temporal/paths.js';
@@ -17,7 +17,7 @@ export const clusterStateDir = (dir = stateDir()) => join(dir, 'cluster');
  * (history 7234, matching 7235, worker 7239, membership 6933–6939) and PostgreSQL on 7432.
  */
 export function clusterPortsFor(port: number, uiPort?: number): ClusterPorts {
-  if (port < 400 || port > 32_000) throw new FluxburstError('InvalidInput', `--port ${port}: with --cluster it must be in 400..32000 (membership ports sit 300 below it and must stay under 32768)`);
+  if (port < 400 || port > 32_000) throw new InputError('flags', [{ path: '--port', message: `${port}: with --cluster it must be in 400..32000 (membership ports sit 300 below it and must stay under 32768)` }]);
   return {
     frontend: port,
     frontendHttp: port + 10,
@@ -43,7 +43,8 @@ function describe(info: ClusterInfo): string {
   ].join('\n');
 }
 
-export async function runClusterServer(o: { port: number; uiPort?: number; headless?: boolean; detach?: boolean; json?: boolean }): Promise<void> {
+export async function runClusterServer(o: { port: number; uiPort?: number; ip: string; headless?: boolean; detach?: boolean; json?: boolean; codecEndpoint?: string }): Promise<void> {
+  if (o.ip !== '127.0.0.1') throw new InputError('flags', [{ path: '--ip', message: `${o.ip}: the --cluster server listens on loopback only (for other hosts, deploy docker-compose.yml)` }]);
   const dir = clusterStateDir();
   const running = readClusterInfo(dir);
   if (running) {
@@ -58,6 +59,7 @@ export async function runClusterServer(o: { port: number; uiPort?: number; headl
     ports: clusterPortsFor(o.port, o.headless ? undefined : (o.uiPort ?? o.port + 1000)),
     detach: o.detach,
     ui: !o.headless,
+    codecEndpoint: o.codecEndpoint,
     log: o.json ? undefined : (l) => process.stderr.write(`[cluster] ${l}\n`),
   });
   let info: ClusterInfo;
