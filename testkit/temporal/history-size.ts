@@ -1,7 +1,9 @@
 // What a workflow (all its runs, continue-as-new included) put in Temporal's history: events and
 // bytes per run. The bounded-history tests and the jobs benchmark judge the burst by this.
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 export interface RunSize {
   runId: string;
@@ -14,10 +16,10 @@ export async function historySizes(client: Client, workflowId: string, firstRunI
   const runs: RunSize[] = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const h: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const h: proto.temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const bytes = temporal.api.history.v1.History.encode(h).finish().length;
     runs.push({ runId, events: h.events?.length ?? 0, bytes });
-    const last: temporal.api.history.v1.IHistoryEvent | undefined = h.events?.[h.events.length - 1];
+    const last: proto.temporal.api.history.v1.IHistoryEvent | undefined = h.events?.[h.events.length - 1];
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
