@@ -128,7 +128,7 @@ export function createActivities(reg: PluginRegistry) {
           bursts: plan.bursts.map((b) => ({
             id: b.id,
             jobIds: b.jobs.map((j) => j.id),
-            input: burstInput(config, { owner: input.owner, jobs: b.jobs, targets: b.chain, reason: b.reason }),
+            input: burstInput(config, { owner: input.owner, jobs: b.jobs, source: input.source, targets: b.chain, reason: b.reason }),
           })),
         };
       }));

@@ -5,16 +5,14 @@ import { CancellationScope, condition, isCancellation, log, sleep, workflowInfo,
 import type { BatchEnd, BatchResult } from '../src/burst/batch.js';
 import type { Batch, JobEnd, SchedJob } from '../src/burst/scheduler.js';
 import type { Interruption, JobStatus, ProvisionStep, ResourceRef } from '../src/core/types.js';
+import { handleInterruption } from './burst-interrupt.js';
+import { messageOf } from './errors.js';
 import type { BurstRun } from './burst-state.js';
 import type { Handlers } from './burst-handlers.js';
 import type { BurstActivities } from './policies.js';
 import type { Undo } from './saga.js';
 
-export function messageOf(e: unknown): string {
-  if (e instanceof ActivityFailure && e.cause) return messageOf(e.cause);
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
+export { messageOf };
 
 function lostNode(e: unknown): string | undefined {
   if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'NodeLost') {
@@ -49,7 +47,6 @@ export async function runJobs(b: BurstRun, d: RunDeps): Promise<'done' | 'contin
   let runError: unknown;
   let loading = false;
   let draining = false;
-  const replacementErrors: string[] = [];
 
   const status = (j: SchedJob, state: JobStatus['state'], nodes: string[]): JobStatus => {
     const prev = b.recent.get(j.i);
@@ -159,46 +156,7 @@ export async function runJobs(b: BurstRun, d: RunDeps): Promise<'done' | 'contin
     }
   };
 
-  const interrupt = async (n: Interruption) => {
-    b.st.interruptions.push(n);
-    if (b.st.interruptions.length > 50) b.st.interruptions.shift();
-    b.metrics.interruption(b.st, n.kind);
-    const dr = b.sched.drain(n.node);
-    if (!dr.known || (!dr.stop.length && !refs.has(n.node))) return;
-    if (!refs.has(n.node)) return;
-    // Requeue what runs there: its batches stop and hand back their unfinished jobs.
-    for (const id of dr.stop) running.get(id)?.cancel();
-    const gone = b.saga.undo.find((u) => u.step.node === n.node);
-    const holder = refs.get(n.node);
-    if (gone) {
-      b.saga.undo.splice(b.saga.undo.indexOf(gone), 1);
-      await d.teardownOne(gone).catch((e) => {
-        b.saga.undo.push(gone); // retried at final teardown
-        log.warn('teardown of interrupted node failed', { node: n.node, error: messageOf(e) });
-      });
-    } else if (holder?.nodes) {
-      // One member of a fleet: only it goes now; the rest of the fleet stays (its undo entry remains).
-      await d.acts.steps.releaseNode({ ...b.call(), node: n.node, ref: holder }).catch((e) => log.warn('release of interrupted node failed; final teardown removes it', { node: n.node, error: messageOf(e) }));
-      holder.nodes = holder.nodes.filter((x) => x !== n.node);
-    }
-    refs.delete(n.node);
-    if (!dr.replace) return;
-    const k = b.sched.s.replacements;
-    const s: ProvisionStep = { key: `${n.node}-r${k}`, kind: 'node', node: `${n.node.replace(/-r\d+$/, '')}-r${k}`, replaces: { node: n.node, kind: n.kind } };
-    try {
-      const ref = await d.provisionOne(s);
-      await d.acts.steps.joinNodes({ ...b.call(), resources: [ref] });
-      refs.set(ref.node!, ref);
-      b.sched.nodeJoined(ref.node!);
-    } catch (e) {
-      if (isCancellation(e)) throw e;
-      // No replacement (no capacity, or the plugin cannot add one node): the burst goes on with
-      // the nodes it has; jobs that no longer fit fail with that reason.
-      b.sched.replacementFailed();
-      log.warn('replacement node failed; continuing with fewer nodes', { node: s.node, error: messageOf(e) });
-      replacementErrors.push(`${s.node}: ${messageOf(e)}`);
-    }
-  };
+  const interrupt = (n: Interruption) => handleInterruption(b, d, refs, n, (ids) => ids.forEach((id) => running.get(id)?.cancel()));
 
   const stopPolling = pollInterruptions(b, d, () => [...refs.keys()]);
   try {
@@ -218,7 +176,7 @@ export async function runJobs(b: BurstRun, d: RunDeps): Promise<'done' | 'contin
     if (!draining) {
       for (const dcs of b.sched.schedule()) {
         if (dcs.kind === 'start') start(dcs.batch);
-        else status(dcs.job, 'failed', []).error = `${dcs.reason}${replacementErrors.length ? ` (no replacement: ${replacementErrors.join('; ')})` : ''}`;
+        else status(dcs.job, 'failed', []).error = `${dcs.reason}${b.replacementErrors.length ? ` (no replacement: ${b.replacementErrors.join('; ')})` : ''}`;
       }
     }
     if (b.sched.idle() && b.cursor >= b.count && !b.interrupts.length) return 'done';

@@ -27,6 +27,8 @@ export class BurstRun {
   /** Statuses of the jobs in view: running and recently finished. */
   readonly recent = new Map<number, JobStatus>();
   readonly interrupts: Interruption[] = [];
+  /** Why replacements could not be made (named when a job no longer fits). */
+  readonly replacementErrors: string[] = [];
   wake = 0;
   stopReason?: string;
   spendFrom?: number;

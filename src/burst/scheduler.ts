@@ -242,6 +242,19 @@ export class Scheduler {
     this.s.counts.cancelled += n;
   }
 
+  /**
+   * A job that another scheduler ran (Flux follows its own jobs) has ended. Jobs run that way are
+   * never queued here; the counts and failures cover them all the same.
+   */
+  ended(j: SchedJob, e: { state: 'completed' | 'failed' | 'cancelled'; exitCode?: number; error?: string }): void {
+    if (e.state === 'completed') this.s.counts.completed++;
+    else if (e.state === 'cancelled') this.s.counts.cancelled++;
+    else {
+      this.s.counts.failed++;
+      this.record(j, e.error ?? `exit ${e.exitCode}`, e.exitCode);
+    }
+  }
+
   /** Fail one job outside any batch (it cannot run here at all). */
   failJob(j: SchedJob, reason: string): Decision {
     return this.fail(j, reason);

@@ -154,7 +154,10 @@ export function configSchema(reg: PluginRegistry) {
       owner: ownerSchema.optional().describe('Who owns the bursts (tags, search attribute). Default: $USER.'),
       jobs: z.string().min(1).optional().describe('Jobs file (YAML/JSON list, Flux jobinfo shape accepted), relative to this config.'),
       flux: z
-        .strictObject({ command: z.string().min(1).default('flux').describe('Path of the flux command (FLUX_URI comes from the environment).') })
+        .strictObject({
+          command: z.string().min(1).default('flux').describe('Path of the flux command (FLUX_URI comes from the environment).'),
+          resubmit: z.number().int().min(0).max(10).default(0).describe('When Flux fails a burst job because its node failed (spot loss, a lost broker), submit it again with its original jobspec, up to this many times (0: report it failed).'),
+        })
         .optional()
         .describe('Read pending jobs from a Flux instance instead of a file (watch mode).'),
       slurm: z

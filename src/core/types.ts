@@ -133,7 +133,12 @@ export type SourceSpec =
   | { kind: 'inline'; jobs: Job[]; selected?: boolean }
   | { kind: 'file'; path: string }
   /** Pending jobs from a Flux instance through its `flux` command (FLUX_URI from the worker's env). */
-  | { kind: 'flux'; flux?: string }
+  | {
+      kind: 'flux';
+      flux?: string;
+      /** Resubmit a job that Flux failed because its node failed, with its original jobspec, up to this many times (opt-in). */
+      resubmit?: number;
+    }
   /**
    * Pending jobs from Slurm through `squeue --json` (SLURM_CONF from the worker's env). A job is
    * burstable when its comment says `burstable`/`fluxburst` or it waits in one of `partitions`.

@@ -22,9 +22,9 @@ export async function readSource(src: SourceSpec): Promise<Job[]> {
 }
 
 /** The config's queue (file, Flux or Slurm), or undefined when it names none. */
-export function configSource(config: { jobs?: string | undefined; flux?: { command: string } | undefined; slurm?: { squeue: string; conf?: string | undefined; partitions: string[] } | undefined }, resolvePath: (p: string) => string): SourceSpec | undefined {
+export function configSource(config: { jobs?: string | undefined; flux?: { command: string; resubmit?: number } | undefined; slurm?: { squeue: string; conf?: string | undefined; partitions: string[] } | undefined }, resolvePath: (p: string) => string): SourceSpec | undefined {
   if (config.jobs) return { kind: 'file', path: resolvePath(config.jobs) };
-  if (config.flux) return { kind: 'flux', flux: config.flux.command };
+  if (config.flux) return { kind: 'flux', flux: config.flux.command, ...(config.flux.resubmit ? { resubmit: config.flux.resubmit } : {}) };
   if (config.slurm) return { kind: 'slurm', squeue: config.slurm.squeue, partitions: config.slurm.partitions, ...(config.slurm.conf ? { conf: resolvePath(config.slurm.conf) } : {}) };
   return undefined;
 }

@@ -81,8 +81,9 @@ export interface Prepared {
 export async function prepareBursts(o: { config: Config; registry: PluginRegistry; jobsPath?: string; jobs?: Job[]; target?: string; owner?: string }): Promise<Prepared> {
   const config = narrowTargets(o.config, o.registry, o.target);
   let jobs = o.jobs;
+  let src: SourceSpec | undefined;
   if (!jobs) {
-    const src = o.jobsPath ? { kind: 'file' as const, path: resolve(o.jobsPath) } : configSource(config, (p) => resolve(p));
+    src = o.jobsPath ? { kind: 'file' as const, path: resolve(o.jobsPath) } : configSource(config, (p) => resolve(p));
     if (!src) throw new InputError('flags', [{ path: '--jobs', message: 'no jobs: pass --jobs FILE or set `jobs:`, `flux:` or `slurm:` in the config' }]);
     jobs = src.kind === 'file' ? await readJobsFile(src.path) : await readSource(src);
   }
@@ -91,7 +92,8 @@ export async function prepareBursts(o: { config: Config; registry: PluginRegistr
   const plan = planBursts(selection.selected, config, o.registry, { owner });
   const bursts = plan.bursts.map((b) => ({
     ...b,
-    input: burstInput(config, { owner, jobs: b.jobs, targets: b.chain, reason: b.reason }),
+    // The source goes along for what it tells the burst (Flux: follow the jobs there), not for its jobs.
+    input: burstInput(config, { owner, jobs: b.jobs, ...(src ? { source: src } : {}), targets: b.chain, reason: b.reason }),
   }));
   return { owner, selection, plan, bursts };
 }
