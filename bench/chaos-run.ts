@@ -621,7 +621,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
     }
     if (tc) {
-      const left = await tc.stop();
+      // A failed run keeps the cluster's service and PostgreSQL logs beside the workers' logs.
+      const left = await tc.stop(o.keep || !report.ok ? { keepLogsIn: stateDir } : {});
       report.leftovers.cluster = left;
       if (left.processes.length || left.dir || left.ports.length) {
         report.problems.push(`the Temporal cluster left ${JSON.stringify(left)}`);

@@ -2,7 +2,7 @@
 // runs) in a private temp dir on free loopback ports, with a teardown that proves it left nothing
 // (processes, the temp dir, ports). Used by the `cluster` vitest project (global-setup.ts), the
 // cluster chaos run (bench/chaos-run.ts --cluster) and the scale benchmark (bench/scale.ts --cluster).
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,8 @@ export interface TestCluster {
   pids(): number[];
   /** kill -9 one service, wait `downMs`, start it again on the same ports. */
   bounce(s: ServiceName, downMs?: number): Promise<void>;
-  /** Stop everything and remove the dir; resolves to what was left (empty when clean). */
-  stop(): Promise<{ processes: number[]; dir: boolean; ports: number[] }>;
+  /** Stop everything and remove the dir (its logs copied to `keepLogsIn` first, if given); resolves to what was left (empty when clean). */
+  stop(o?: { keepLogsIn?: string }): Promise<{ processes: number[]; dir: boolean; ports: number[] }>;
 }
 
 function alive(pid: number): boolean {
@@ -72,13 +72,19 @@ export async function startTestCluster(o: { log?: (l: string) => void; ui?: bool
       await cluster.startService(s);
       note();
     },
-    async stop() {
+    async stop(so = {}) {
       note();
       const ports = Object.values(cluster.ports as ClusterPorts).filter((p): p is number => typeof p === 'number');
       // A test cluster's state is thrown away: no graceful drain (SIGTERM takes seconds per service).
       await cluster.stop('SIGKILL');
       // postgres' backends leave right after the postmaster; give them a moment.
       for (let i = 0; i < 50 && [...seen].some(alive); i++) await sleep(100);
+      if (so.keepLogsIn) {
+        mkdirSync(so.keepLogsIn, { recursive: true });
+        for (const f of readdirSync(stateDir).filter((n) => n.endsWith('.log'))) copyFileSync(join(stateDir, f), join(so.keepLogsIn, `cluster-${f}`));
+        const pgLog = join(stateDir, 'pgsock', 'postgres.log');
+        if (existsSync(pgLog)) copyFileSync(pgLog, join(so.keepLogsIn, 'cluster-postgres.log'));
+      }
       rmSync(stateDir, { recursive: true, force: true });
       const open: number[] = [];
       for (const p of ports) if (await listening(p)) open.push(p);
