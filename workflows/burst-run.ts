@@ -193,7 +193,7 @@ export async function runJobs(b: BurstRun, d: RunDeps): Promise<'done' | 'contin
  * Plugins that can tell lost or reclaimed nodes are asked in the background while jobs run; each
  * call returns within minutes, so the next one sees the burst's current resources.
  */
-function pollInterruptions(b: BurstRun, d: RunDeps, nodes: () => string[]): () => void {
+export function pollInterruptions(b: BurstRun, d: RunDeps, nodes: () => string[]): () => void {
   if (!b.choice?.watches) return () => undefined;
   let watching = true;
   let scope: CancellationScope | undefined;

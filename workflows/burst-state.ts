@@ -34,6 +34,8 @@ export class BurstRun {
   spendFrom?: number;
   costPerHour = 0;
   runNo = 1;
+  /** Jobs another scheduler runs now (Flux follows its own): counted as running. */
+  externalRunning = 0;
 
   constructor(
     readonly burstId: string,
@@ -98,7 +100,7 @@ export class BurstRun {
   /** The status query's answer: counts over all jobs, the first failures, a page of jobs. */
   status(): BurstStatus {
     const c = this.sched.s.counts;
-    const running = this.sched.runningJobs();
+    const running = this.sched.runningJobs() + this.externalRunning;
     const counts = {
       total: this.total(),
       pending: Math.max(0, this.total() - running - c.completed - c.failed - c.cancelled),

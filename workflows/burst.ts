@@ -17,6 +17,7 @@ import { SA_PLUGIN } from '../src/core/search-attributes.js';
 import type { BurstInput, BurstResult, ProvisionStep, ResourceRef, RunSettings } from '../src/core/types.js';
 import { installHandlers } from './burst-handlers.js';
 import { messageOf, runJobs } from './burst-run.js';
+import { followFluxJobs, followsFlux } from './burst-flux.js';
 import { BurstRun } from './burst-state.js';
 import { burstV1 } from './legacy/burst-v1.js';
 import { burstActivities, DEFAULT_RUN } from './policies.js';
@@ -86,7 +87,8 @@ export async function burstWorkflow(input: BurstInput): Promise<BurstResult> {
       else if (!(await start(b, acts, provisionOne))) return;
       capSpend();
       b.step = 'run';
-      next = await runJobs(b, { acts, handlers, provisionOne, teardownOne });
+      const deps = { acts, handlers, provisionOne, teardownOne };
+      next = followsFlux(b) ? await followFluxJobs(b, deps) : await runJobs(b, deps);
     });
   } catch (err) {
     caught = err;
