@@ -19,10 +19,14 @@ import { loadRegistry } from '../src/plugins/registry.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { projectRoot } from '../src/temporal/paths.js';
 import { createBurstWorker } from '../workers/worker.js';
-import { cancelSignal, interruptionSignal, statusQuery, stopWatchSignal, watchStatusQuery } from '../workflows/messages.js';
+import { burstWorkflow } from '../workflows/burst.js';
+import { interruptionSignal, statusQuery, stopWatchSignal, watchStatusQuery } from '../workflows/messages.js';
 import type { WatchInput } from '../workflows/watch.js';
 
-const ALL = ['completed', 'fault-provision', 'cancelled', 'interrupted', 'watch'] as const;
+// The pre-batching burst histories (completed, fault-provision, cancelled, interrupted) can no
+// longer be recorded: new bursts take the batched code. They stay, and replay through
+// workflows/legacy/burst-v1.ts.
+const ALL = ['burst-v2-completed', 'burst-v2-interrupted', 'burst-v2-continued', 'watch'] as const;
 const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ALL);
 for (const w of wanted) if (!(ALL as readonly string[]).includes(w)) throw new Error(`unknown history "${w}"; one of ${ALL.join(', ')}`);
 
@@ -49,7 +53,7 @@ const input = (jobs: Job[], params: Record<string, unknown>): BurstInput => ({
   timeouts: { stepSeconds: 60, heartbeatSeconds: 5, jobSeconds: 120 },
 });
 const start = (name: string, i: BurstInput) =>
-  client.workflow.start('burstWorkflow', { workflowId: `replay-${name}`, taskQueue, args: [i], typedSearchAttributes: [{ key: SA_OWNER, value: i.owner }] });
+  client.workflow.start(burstWorkflow, { workflowId: `replay-${name}`, taskQueue, args: [i], typedSearchAttributes: [{ key: SA_OWNER, value: i.owner }] });
 const untilRunning = async (h: WorkflowHandle) => {
   for (;;) {
     const s = await h.query(statusQuery).catch(() => undefined);
@@ -64,19 +68,24 @@ const save = async (name: string, h: WorkflowHandle) => {
 };
 
 try {
-  if (wanted.has('completed')) await save('completed', await start('completed', input([job('a', ['hostname'], 2), job('b', ['sh', '-c', 'exit 2'])], {})));
-  if (wanted.has('fault-provision')) await save('fault-provision', await start('fault-provision', input([job('a', ['true'])], { nodes: 3, fault: { step: 'provision', node: 1 } })));
-  if (wanted.has('cancelled')) {
-    const c = await start('cancelled', input([job('a', ['sleep', '30'])], {}));
-    await untilRunning(c);
-    await c.signal(cancelSignal, { reason: 'recorded cancel' });
-    await save('cancelled', c);
+  if (wanted.has('burst-v2-completed')) {
+    // Two nodes, a two-node job, a failing job, and jobs batched behind them.
+    const jobs = [job('a', ['hostname'], 2), job('b', ['sh', '-c', 'exit 2']), ...['c', 'd', 'e'].map((x) => job(x, ['echo', x]))];
+    await save('burst-v2-completed', await start('burst-v2-completed', input(jobs, {})));
   }
-  if (wanted.has('interrupted')) {
-    const s = await start('interrupted', input([job('a', ['sleep', '2'])], {}));
+  if (wanted.has('burst-v2-interrupted')) {
+    const s = await start('burst-v2-interrupted', input([job('a', ['sleep', '2']), job('b', ['true'])], { nodes: 2 }));
     await untilRunning(s);
     await s.signal(interruptionSignal, { node: 'node-0', kind: 'spot-interruption', reason: 'recorded notice' });
-    await save('interrupted', s);
+    await save('burst-v2-interrupted', s);
+  }
+  if (wanted.has('burst-v2-continued')) {
+    // A short eventsPerRun: the first run continues as new mid-burst; this is that first run.
+    const jobs = Array.from({ length: 40 }, (_, k) => job(`j${k}`, ['true']));
+    const h = await start('burst-v2-continued', { ...input(jobs, { nodes: 2 }), run: { eventsPerRun: 60, batchMax: 3 } });
+    await h.result();
+    writeFileSync(join(out, 'burst-v2-continued.json'), historyToJSON(await client.workflow.getHandle('replay-burst-v2-continued', h.firstExecutionRunId).fetchHistory()));
+    process.stdout.write('recorded burst-v2-continued (first run)\n');
   }
   if (wanted.has('watch')) {
     // The long-running loop: scans (activity), a child burst started and abandoned, timers

@@ -27,7 +27,7 @@ afterAll(() => rmSync(mutant, { recursive: true, force: true }));
 
 describe('recorded histories replay on the current workflow code', () => {
   it('has the recorded paths', () => {
-    expect(files.sort()).toEqual(['cancelled.json', 'completed.json', 'fault-provision.json', 'interrupted.json', 'watch.json']);
+    expect(files.sort()).toEqual(['burst-v2-completed.json', 'burst-v2-continued.json', 'burst-v2-interrupted.json', 'cancelled.json', 'completed.json', 'fault-provision.json', 'interrupted.json', 'watch.json']);
   });
   for (const f of files) {
     it(f, async () => {

@@ -80,6 +80,12 @@ const cases: { name: string; history: string; change: Change }[] = [
     history: 'completed.json',
     change: { file: 'legacy/burst-v1.ts', anchor: "      setPhase('select');\n", code: "        await vtSleep('1 second');" },
   },
+  {
+    // The batched burst (workflows/burst.ts), recorded after the burst-v2 patch.
+    name: 'burst-v2',
+    history: 'burst-v2-completed.json',
+    change: { file: 'burst.ts', anchor: "  b.setPhase('plan');\n", code: "    await vtSleep('1 second');" },
+  },
 ];
 
 for (const c of cases) {
