@@ -4,6 +4,7 @@ import ora from 'ora';
 import { SA_OWNER } from '../../core/search-attributes.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBursts } from '../../plan/prepare.js';
+import { chooseAndPlan } from '../../plan/choose.js';
 import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
 import { FluxburstError, InputError } from '../../core/errors.js';
 import type { CredentialRef } from '../../core/types.js';
@@ -50,13 +51,14 @@ export function registerBurst(program: Command): void {
         throw new InputError('plan', prepared.plan.unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
       }
       if (o.dryRun) {
-        const bursts = prepared.bursts.map((b) => {
-          // The planner sizes by the jobs; the workflow's plan step also honours params.nodes (a plan's instance_count), so ask the plugin as it will.
-          const first = b.chain[0]!;
-          const est = ctx.registry.get(first.plugin).estimate(b.jobs, first.params);
-          const e = 'unfit' in est ? { nodes: b.nodes, costPerHour: b.costPerHour, secondsToReady: b.secondsToReady } : est;
-          return { burstId: b.id, target: b.target, nodes: e.nodes, shape: b.shape, costPerHour: e.costPerHour, secondsToReady: e.secondsToReady, jobs: b.jobs.map((j) => j.id), chain: b.chain.map((c) => ({ name: c.name, plugin: c.plugin, params: c.params })), reason: b.reason };
-        });
+        // The workflow's own plan step, run here: the dry run shows exactly what the burst will make.
+        const bursts = await Promise.all(
+          prepared.bursts.map(async (b) => {
+            const choice = await chooseAndPlan(b.jobs, b.chain, ctx.registry, b.input.maxNodes, cliPluginContext(b.id, prepared.owner, b.chain[0]!.credentials), b.input.budget?.maxCostPerHour);
+            const e = choice.plan.estimate;
+            return { burstId: b.id, target: choice.target, nodes: choice.plan.nodes, shape: choice.plan.groups[0]?.shape ?? b.shape, costPerHour: e.costPerHour, secondsToReady: e.secondsToReady, jobs: b.jobs.map((j) => j.id), steps: choice.plan.steps.map((s) => s.key), chain: b.chain.map((c) => ({ name: c.name, plugin: c.plugin, params: c.params })), reason: choice.reason };
+          }),
+        );
         // Where the provider can check the launch itself (EC2 DryRun), ask it: a missing permission or a
         // wrong image shows now, not at provision.
         const checks = await Promise.all(
