@@ -36,6 +36,7 @@ import { projectRoot } from '../src/temporal/paths.js';
 import { freePort } from '../src/temporal/ports.js';
 import { cancelSignal, jobDoneUpdate, statusQuery } from '../workflows/messages.js';
 import { ec2Client, type Moto, motoBase, startMoto } from './support/moto.js';
+import { burstWorkflow } from '../workflows/burst.js';
 
 export interface ChaosOptions {
   /** Bursts on the local plugin. */
@@ -385,7 +386,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const startOne = async (b: Planned): Promise<void> => {
       for (;;) {
         try {
-          b.handle = await client.workflow.start('burstWorkflow', {
+          b.handle = await client.workflow.start(burstWorkflow, {
             workflowId: b.id,
             taskQueue,
             args: [b.input],

@@ -26,6 +26,7 @@ import { startDevServer } from '../src/temporal/dev-server.js';
 import { createBurstWorker } from '../workers/worker.js';
 import type { BaselineInput, NoopActivities } from './baseline-workflows.js';
 import { freePort } from '../src/temporal/ports.js';
+import { burstWorkflow } from '../workflows/burst.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNS = intEnv('BENCH_RUNS', 50);
@@ -280,7 +281,7 @@ async function main() {
       };
       const t = performance.now();
       const wall = Date.now();
-      const h = await client.workflow.start('burstWorkflow', {
+      const h = await client.workflow.start(burstWorkflow, {
         workflowId: id,
         taskQueue: burstQueue,
         args: [inp],

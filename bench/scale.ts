@@ -29,6 +29,7 @@ import { startTestCluster, type TestCluster } from '../testkit/temporal-cluster/
 import { freePort } from '../src/temporal/ports.js';
 import { baselineBundleOptions } from './baseline-bundle.js';
 import type { BaselineInput } from './baseline-workflows.js';
+import { burstWorkflow } from '../workflows/burst.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = intEnv('BENCH_SCALE_N', 1000);
@@ -177,7 +178,7 @@ async function phase(kind: Kind, client: Client, address: string, serverCpu: () 
   try {
     const startOne = (id: string) =>
       kind === 'burst'
-        ? client.workflow.start('burstWorkflow', { workflowId: id, taskQueue, args: [burstInput()], typedSearchAttributes: [{ key: SA_OWNER, value: 'bench' }] })
+        ? client.workflow.start(burstWorkflow, { workflowId: id, taskQueue, args: [burstInput()], typedSearchAttributes: [{ key: SA_OWNER, value: 'bench' }] })
         : client.workflow.start('baselineWorkflow', {
             workflowId: id,
             taskQueue,

@@ -11,6 +11,7 @@ import type { BurstInput, BurstResult, Job } from '../../src/core/types.js';
 import { NODE_DIR_ENV, processesWithEnv, readLedger } from '../../src/plugins/local/layout.js';
 import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
 import { createBurstWorker } from '../../workers/worker.js';
+import { burstWorkflow } from '../../workflows/burst.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin', 'fluxburst.js');
@@ -92,7 +93,7 @@ export function input(jobs: Job[], params: Record<string, unknown>, over: Partia
 }
 
 export async function start(c: Client, taskQueue: string, id: string, inp: BurstInput): Promise<WorkflowHandle> {
-  return c.workflow.start('burstWorkflow', {
+  return c.workflow.start(burstWorkflow, {
     workflowId: id,
     taskQueue,
     args: [inp],
