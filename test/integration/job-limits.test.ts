@@ -1,12 +1,12 @@
 // One job's output or time limit stays that job's: huge outputs are kept as a tail in the history
 // (the whole output where the user keeps it), a job over its limit fails alone, named with the
 // limit, and the burst goes on. Real dev server, real local nodes.
-import { rmSync, statSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { historySizes, totals } from '../../testkit/temporal/history-size.js';
-import { client, historyText, input, job, leftovers, result, start, startWorker, uid, workdir } from '../support/harness.js';
+import { address, cliAsync, client, historyText, input, job, leftovers, result, start, startWorker, uid, workdir } from '../support/harness.js';
 
 let c: Client;
 let w: Awaited<ReturnType<typeof startWorker>>;
@@ -81,3 +81,13 @@ describe('time limits', () => {
     expect(r.status.failures![0]).toMatchObject({ id: 'long', error: 'exceeded its time limit of 3s (timeouts.jobSeconds)' });
   }, 120_000);
 });
+
+it('burst --wait exits 1 when one job failed (over its walltime), naming the job and its limit; the other job completed', async () => {
+  writeFileSync(join(out, 'jobs.yaml'), ['- {id: slowpoke, command: [sleep, "60"], walltimeSeconds: 1, burstable: true}', '- {id: quick, command: ["true"], burstable: true}'].join('\n'));
+  writeFileSync(join(out, 'fb.yaml'), `name: limits\njobs: jobs.yaml\ntargets:\n  - plugin: local\n    params: {workdir: ${dir}, nodes: 2}\n`);
+  const r = await cliAsync(['burst', '--wait', '--address', address(), '--task-queue', tq, '--config', join(out, 'fb.yaml'), '--owner', uid('o')]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(/slowpoke\s+slowpoke\s+failed\s+124\s.*exceeded its time limit of 1s \(its walltime\)/);
+  expect(r.stdout).toMatch(/quick\s+quick\s+completed\s+0/);
+  expect(r.stdout).toContain(': completed'); // the burst itself completed
+}, 120_000);
