@@ -35,7 +35,7 @@ import { startTestCluster, type TestCluster } from '../testkit/temporal-cluster/
 import { projectRoot } from '../src/temporal/paths.js';
 import { freePort } from '../src/temporal/ports.js';
 import { cancelSignal, jobDoneUpdate, statusQuery } from '../workflows/messages.js';
-import { ec2Client, type Moto, motoBase, startMoto } from './support/moto.js';
+import { ec2Client, type Moto, motoBase, startMoto } from '../testkit/moto/index.js';
 import { burstWorkflow } from '../workflows/burst.js';
 
 export interface ChaosOptions {

@@ -18,7 +18,7 @@ import { NOT_GONE_STATES } from '../src/plugins/aws-ec2/fleet.js';
 import { unavailableOfferings } from '../src/plugins/aws-ec2/offerings.js';
 import { awsEc2Params, type AwsEc2Params } from '../src/plugins/aws-ec2/params.js';
 import { awsEc2Plugin } from '../src/plugins/aws-ec2/plugin.js';
-import { motoBase, startMoto } from './support/moto.js';
+import { motoBase, startMoto } from '../testkit/moto/index.js';
 
 const REGION = 'us-east-1';
 const CREDS = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { loadRegistry } from '../src/plugins/registry.js';
-import { startSlurm } from '../src/slurm/local-cluster.js';
+import { startSlurm } from '../testkit/slurm/local-cluster.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { projectRoot } from '../src/temporal/paths.js';
 import { freePort } from '../src/temporal/ports.js';

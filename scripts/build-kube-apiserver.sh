@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver from the Go module proxy into .tools/bin/kube-apiserver, for the
-# kubernetes tests that run a real API server (test/kube/real-apiserver.ts, with Debian's etcd).
+# kubernetes tests that run a real API server (testkit/kube/real-apiserver.ts, with Debian's etcd).
 # Everything (GOPATH, GOCACHE, the source copy) stays under .tools/go. Measured on 2 cores:
 # ~212 s for the build after the module download. Skipped when the binary is already there with
 # this version (recorded in <out>.version, since a module build has no git version stamp).

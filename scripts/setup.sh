@@ -30,7 +30,7 @@ if [[ ! -x .tools/venv/bin/temporal ]] || ! .tools/venv/bin/temporal --version 2
 fi
 
 # moto's EC2 server (the EC2 plugin's tests run the real AWS SDK against it, through the
-# launcher in test/moto/ that adds what moto lacks).
+# launcher in testkit/moto/ that adds what moto lacks).
 MOTO_VERSION=5.2.5
 if [[ $WANT_TEST == 1 ]] && ! .tools/venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '${MOTO_VERSION}')" 2>/dev/null; then
   log "installing moto[server]==${MOTO_VERSION} into .tools/venv"

@@ -2,7 +2,7 @@
 // once mid-run on the same SQLite file, its own moto, two workers of which two SIGKILLs hit one.
 import { expect, it } from 'vitest';
 import { formatReport, runChaos } from '../../bench/chaos-run.js';
-import { motoAvailable } from '../support/moto.js';
+import { motoAvailable } from '../../testkit/moto/index.js';
 
 it('bursts under worker SIGKILLs and a server restart: all end, no job lost, nothing left, nothing made twice', async () => {
   const seed = Number(process.env.CHAOS_SEED ?? 20240611);

@@ -4,7 +4,7 @@
 // turn, a fast PostgreSQL restart, and worker SIGKILLs.
 import { expect, it } from 'vitest';
 import { formatReport, runChaos } from '../../bench/chaos-run.js';
-import { motoAvailable } from '../support/moto.js';
+import { motoAvailable } from '../../testkit/moto/index.js';
 
 it('bursts on a cluster whose services and database are killed and restarted: all end, no job lost, nothing left, nothing made twice', async () => {
   const seed = Number(process.env.CHAOS_SEED ?? 20261205);

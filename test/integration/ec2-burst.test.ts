@@ -1,5 +1,5 @@
 // Whole bursts on the aws-ec2 plugin: the real Temporal dev server, the real worker and the real
-// @aws-sdk/client-ec2 against our moto launcher (test/moto). The nodes join the local scheduler,
+// @aws-sdk/client-ec2 against our moto launcher (testkit/moto). The nodes join the local scheduler,
 // which runs the jobs and reports each one's end (`jobDone` update / `fluxburst report`).
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
@@ -21,7 +21,7 @@ import { placementGroupName } from '../../src/plugins/aws-ec2/placement.js';
 import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
 import { interruptionQueueStatusQuery, jobDoneUpdate, statusQuery, stopWatchSignal } from '../../workflows/messages.js';
 import { address, cliAsync, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
-import { ec2Client, type Moto, motoBase, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, motoBase, startMoto } from '../../testkit/moto/index.js';
 
 const TQ = uid('tq-ec2');
 let moto: Moto;

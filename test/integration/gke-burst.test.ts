@@ -1,6 +1,6 @@
 // Whole bursts on the gke plugin: the real Temporal dev server and worker, the real
-// @google-cloud/container client against the gRPC fake ClusterManager (test/gke), and the
-// kubernetes steps on the fake kube-apiserver (test/kube) that the fake's clusters point at. The
+// @google-cloud/container client against the gRPC fake ClusterManager (testkit/gke), and the
+// kubernetes steps on the fake kube-apiserver (testkit/kube) that the fake's clusters point at. The
 // nodes join the local scheduler, which reports each job's end (`jobDone` update).
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,8 @@ import { closeGkeClients } from '../../src/plugins/gke/client.js';
 import { clusterNameFor } from '../../src/plugins/gke/names.js';
 import { namespaceFor } from '../../src/plugins/kubernetes/labels.js';
 import { jobDoneUpdate, statusQuery } from '../../workflows/messages.js';
-import { FakeClusterManager } from '../gke/fake-cluster-manager.js';
-import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { FakeClusterManager } from '../../testkit/gke/fake-cluster-manager.js';
+import { type FakeApiserver, startFakeApiserver } from '../../testkit/kube/fake-apiserver.js';
 import { address, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
 
 const PROJECT = 'fb-burst-project';

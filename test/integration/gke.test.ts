@@ -1,6 +1,6 @@
 // The gke plugin through the real @google-cloud/container ClusterManagerClient against our gRPC
-// fake of google.container.v1.ClusterManager (test/gke), with the kubernetes steps going to the
-// fake kube-apiserver (test/kube) that the fake's clusters point at. A small saga driver plays
+// fake of google.container.v1.ClusterManager (testkit/gke), with the kubernetes steps going to the
+// fake kube-apiserver (testkit/kube) that the fake's clusters point at. A small saga driver plays
 // the workflow's part: the compensation is recorded before each provision, and on a failure
 // everything recorded is torn down newest first.
 import { status } from '@grpc/grpc-js';
@@ -12,8 +12,8 @@ import { gkePlugin } from '../../src/plugins/gke/index.js';
 import { clusterNameFor, nodePoolNameFor, ownerLabels } from '../../src/plugins/gke/names.js';
 import { gkeParams, type GkeParams } from '../../src/plugins/gke/params.js';
 import { namespaceFor } from '../../src/plugins/kubernetes/labels.js';
-import { FakeClusterManager } from '../gke/fake-cluster-manager.js';
-import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { FakeClusterManager } from '../../testkit/gke/fake-cluster-manager.js';
+import { type FakeApiserver, startFakeApiserver } from '../../testkit/kube/fake-apiserver.js';
 import { uid, waitFor } from '../support/harness.js';
 
 const PROJECT = 'fb-test-project';

@@ -1,12 +1,12 @@
 // Whole bursts on the kubernetes plugin: the real Temporal dev server and an in-process worker,
-// the real @kubernetes/client-node against the fake kube-apiserver (test/kube). The fake plays
+// the real @kubernetes/client-node against the fake kube-apiserver (testkit/kube). The fake plays
 // the Flux Operator (pods become Ready when the test says so); the local scheduler reports jobs.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { jobDoneUpdate, statusQuery } from '../../workflows/messages.js';
 import { client, result, start, startWorker, uid, waitFor } from '../support/harness.js';
-import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { type FakeApiserver, startFakeApiserver } from '../../testkit/kube/fake-apiserver.js';
 
 const TQ = uid('tq-kube');
 let fake: FakeApiserver;

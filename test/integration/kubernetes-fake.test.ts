@@ -3,7 +3,7 @@
 // client really sends and parses.
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { type FakeApiserver, startFakeApiserver } from '../../testkit/kube/fake-apiserver.js';
 
 let fake: FakeApiserver;
 let core: CoreV1Api;

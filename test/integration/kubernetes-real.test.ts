@@ -1,5 +1,5 @@
 // The kubernetes plugin driven directly (no Temporal) against a REAL kube-apiserver 1.31 on etcd
-// (test/kube/real-apiserver.ts). No controllers or kubelet run: the test plays the Flux Operator
+// (testkit/kube/real-apiserver.ts). No controllers or kubelet run: the test plays the Flux Operator
 // (makes the MiniCluster's rank pods), the scheduler/kubelet (binds pods, sets Ready through
 // pods/status) and the namespace controller (finalizes deleted namespaces). Faults the real
 // server cannot give (lost answers, 500s) stay in kubernetes.test.ts on the fake.
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BurstPlan, Job, ResourceRef } from '../../src/core/types.js';
 import type { PluginContext } from '../../src/plugins/contract.js';
 import { kubernetesPlugin, kubernetesParams, type KubernetesParams } from '../../src/plugins/kubernetes/index.js';
-import { type KubeObj, markPodsReady, operatorPods, type RealApiserver, startNamespaceController, startRealApiserver } from '../kube/real-apiserver.js';
+import { type KubeObj, markPodsReady, operatorPods, type RealApiserver, startNamespaceController, startRealApiserver } from '../../testkit/kube/real-apiserver.js';
 import { runSaga } from '../support/saga.js';
 
 let kas: RealApiserver;

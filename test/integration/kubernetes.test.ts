@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BurstPlan, Job, ResourceRef } from '../../src/core/types.js';
 import type { PluginContext } from '../../src/plugins/contract.js';
 import { kubernetesPlugin, kubernetesParams, type KubernetesParams } from '../../src/plugins/kubernetes/index.js';
-import { type FakeApiserver, startFakeApiserver } from '../kube/fake-apiserver.js';
+import { type FakeApiserver, startFakeApiserver } from '../../testkit/kube/fake-apiserver.js';
 import { runSaga } from '../support/saga.js';
 
 let fake: FakeApiserver;

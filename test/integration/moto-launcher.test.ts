@@ -19,7 +19,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, startMoto } from '../../testkit/moto/index.js';
 
 const AMI = 'ami-12345678';
 let moto: Moto;

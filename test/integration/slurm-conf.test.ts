@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { startSlurm, stopMunge } from '../support/slurm.js';
+import { startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

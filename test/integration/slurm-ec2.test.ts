@@ -12,8 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TAG_BURST, TAG_NODE } from '../../src/plugins/aws-ec2/tags.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, startWorker, uid, waitFor } from '../support/harness.js';
-import { ec2Client, type Moto, motoBase, startMoto } from '../support/moto.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
+import { ec2Client, type Moto, motoBase, startMoto } from '../../testkit/moto/index.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
 
 const TQ = uid('tq-slurmec2');
 const name = `e${Date.now().toString(36)}`;

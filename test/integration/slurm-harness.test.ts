@@ -1,4 +1,4 @@
-// The Slurm test harness itself (test/support/slurm.ts) on the real Slurm 22.05: a static node
+// The Slurm test harness itself (testkit/slurm/local-cluster.ts) on the real Slurm 22.05: a static node
 // runs jobs, a job for the cloud partition makes slurmctld call the ResumeProgram with the
 // node's name and SLURM_RESUME_FILE, and stop() leaves no process behind (not even one the
 // ResumeProgram detached, which slurmctld started with a bare environment).
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { processesWithEnv } from '../../src/plugins/local/layout.js';
-import { MARKER_ENV, startSlurm, stopMunge } from '../support/slurm.js';
+import { MARKER_ENV, startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fb-slurm-harness-'));
 afterAll(async () => {

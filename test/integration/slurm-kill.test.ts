@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { slurmNodesQuery, type SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, spawnWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
 
 // The worker dies (SIGKILL) while the resumed node boots: the workflow resumes on a new worker,
 // the node is made once, and the Slurm job still runs and completes.

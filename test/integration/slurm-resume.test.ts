@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliAsync } from '../support/harness.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../support/slurm.js';
+import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
 
 // The whole power-save loop on a real slurmctld: a job in the cloud partition → slurmctld runs
 // ResumeProgram (fluxburst) → a workflow provisions local nodes, registers them and starts their

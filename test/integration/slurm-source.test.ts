@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BurstResult } from '../../src/core/types.js';
 import { address, cliAsync, client, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { type Slurm, startSlurm } from '../support/slurm.js';
+import { type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
 import { type WatchStatus, stopWatchSignal, watchStatusQuery } from '../../workflows/messages.js';
 
 const TQ = uid('tq-slurmsrc');

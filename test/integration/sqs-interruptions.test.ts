@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/core/errors.js';
 import { ackMessages, fromSqs, InterruptionQueueError, type QueueDelivery, receiveInterruptions, sqsClient } from '../../src/plugins/aws-ec2/interruption-queue.js';
 import { CREATED_BY, TAG_BURST, TAG_CREATED_BY, TAG_NODE } from '../../src/plugins/aws-ec2/tags.js';
-import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, startMoto } from '../../testkit/moto/index.js';
 
 const AMI = 'ami-12345678';
 const CREDS = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };

@@ -19,7 +19,7 @@ import type { TargetChoice } from '../../src/core/types.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { localParams, localPlugin } from '../../src/plugins/local/plugin.js';
 import { address, cli, cliAsync, client, input, job, leftovers, startWorker, uid, workdir } from '../support/harness.js';
-import { ec2Client, type Moto, startMoto } from '../support/moto.js';
+import { ec2Client, type Moto, startMoto } from '../../testkit/moto/index.js';
 
 const TQ = uid('tq-sweep');
 let moto: Moto;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureBurst, motoBase, target } from '../../bench/ec2-calls.js';
 import { onEc2Call } from '../../src/plugins/aws-ec2/client.js';
-import { type Moto, startMoto } from '../support/moto.js';
+import { type Moto, startMoto } from '../../testkit/moto/index.js';
 
 let m: Moto | undefined;
 let base: Record<string, unknown>;

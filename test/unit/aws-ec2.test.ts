@@ -1,7 +1,7 @@
 // The aws-ec2 plugin against a plain moto server (EC2 emulation): plan from the catalog,
 // launch template → fleet → running instances with all tags, idempotent retries, teardown with
 // and without a ref, and the orphan listing. Placement groups, capacity errors and partial
-// fleets need a patched moto (test/support/moto.ts) and are not covered here.
+// fleets need a patched moto (testkit/moto/index.ts) and are not covered here.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +28,7 @@ import { awsEc2Params, type AwsEc2Params } from '../../src/plugins/aws-ec2/param
 import { awsEc2Plugin } from '../../src/plugins/aws-ec2/index.js';
 import { fleetTypes } from '../../src/plugins/aws-ec2/sizing.js';
 import { loadRegistry } from '../../src/plugins/registry.js';
-import { type Moto, ec2Client as motoClient, startMoto } from '../support/moto.js';
+import { type Moto, ec2Client as motoClient, startMoto } from '../../testkit/moto/index.js';
 import { freePort } from '../support/ports.js';
 
 const MOTO = '.tools/venv/bin/moto_server';
@@ -388,7 +388,7 @@ describe('aws-ec2 on moto', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Against the patched moto (test/moto/launcher.py): capacity errors, partial fleets under
+// Against the patched moto (testkit/moto/launcher.py): capacity errors, partial fleets under
 // MinTargetCapacity, placement groups, spot interruption marking, call counters.
 
 describe('aws-ec2 on patched moto (capacity, placement groups, interruptions)', () => {

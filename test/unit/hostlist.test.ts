@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { compressHostlist, expandHostlist } from '../../src/slurm/hostlist.js';
-import { minimalConf } from '../support/slurm.js';
+import { minimalConf } from '../../testkit/slurm/local-cluster.js';
 
 const conf = minimalConf();
 afterAll(() => conf.cleanup());

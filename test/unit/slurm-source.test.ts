@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gpusIn, parseSqueueJson, readSlurmJobs, SlurmCommandError } from '../../src/jobs/slurm-source.js';
 import { readSource } from '../../src/jobs/sources.js';
 import { isBurstable } from '../../src/select/selectors.js';
-import { startSlurm, stopMunge } from '../support/slurm.js';
+import { startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 import { thrown } from '../support/errors.js';
 
 /** Real `squeue --json` of Slurm 22.05.8 (test/fixtures/slurm/capture.ts made it from the harness). */

@@ -1,5 +1,5 @@
-// The moto launcher (test/moto/launcher.py) as a child process: shared by the tests
-// (test/support/moto.ts re-exports it) and by the benches, which run from dist/ where a path
+// The moto launcher (testkit/moto/launcher.py) as a child process: shared by the tests
+// (test/ imports it from here) and by the benches, which run from dist/ where a path
 // relative to this file would point into dist/. The root is therefore found, not computed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { freePort } from '../../src/temporal/ports.js';
 
 const root = projectRoot();
 const python = join(root, '.tools', 'venv', 'bin', 'python');
-const launcher = join(root, 'test', 'moto', 'launcher.py');
+const launcher = join(root, 'testkit', 'moto', 'launcher.py');
 
 export type CapacityType = 'spot' | 'on-demand';
 export type CapacityErrorCode =
@@ -57,7 +57,7 @@ export interface Moto {
 
 export const motoAvailable = (): boolean => existsSync(python) && existsSync(launcher);
 
-/** Start test/moto/launcher.py on a free port; resolves once it printed READY. */
+/** Start testkit/moto/launcher.py on a free port; resolves once it printed READY. */
 export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
   if (!motoAvailable()) throw new Error(`${python} or ${launcher} is missing (make test installs them)`);
   const port = await freePort();

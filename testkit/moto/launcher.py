@@ -1,10 +1,10 @@
 """moto 5.2.x EC2 server for fluxburst tests, plus a few small patches.
 
-Run:  .tools/venv/bin/python test/moto/launcher.py --port N
+Run:  .tools/venv/bin/python testkit/moto/launcher.py --port N
 Prints exactly one line "READY <port>" on stdout once serving; stops on SIGTERM/SIGINT.
 
 Everything not listed below is plain moto (ThreadedMotoServer). Our additions,
-each modelled on the EC2 API reference (see test/moto/README.md):
+each modelled on the EC2 API reference (see testkit/moto/README.md):
 
   P1  CreateFleet ClientToken idempotency
   P2  instant fleets: unavailable capacity pools, partial fleets with Errors[],

@@ -12,8 +12,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processesWithEnv } from '../plugins/local/layout.js';
-import { freePort } from '../temporal/ports.js';
+import { processesWithEnv } from '../../src/plugins/local/layout.js';
+import { freePort } from '../../src/temporal/ports.js';
 
 /**
  * In the environment of the daemons a harness starts and the jobs it submits: its temp dir.

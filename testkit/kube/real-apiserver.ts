@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../src/temporal/ports.js';
 import { miniClusterCrd, podGroupCrd } from './crds.js';
 
 export const KUBE_APISERVER = resolve(import.meta.dirname, '../../.tools/bin/kube-apiserver');
