@@ -43,7 +43,10 @@ export async function handleInterruption(
   refs.delete(n.node);
   if (!dr.replace) return;
   const k = b.sched.s.replacements;
-  const s: ProvisionStep = { key: `${n.node}-r${k}`, kind: 'node', node: `${n.node.replace(/-r\d+$/, '')}-r${k}`, replaces: { node: n.node, kind: n.kind } };
+  // The replacement takes the rank of the node it replaces; its name says which replacement it is.
+  const rank = gone?.step.rank;
+  const base = rank !== undefined && gone?.step.node && !gone.step.replacement ? gone.step.node : n.node.replace(/-r\d+$/, '');
+  const s: ProvisionStep = { key: `${n.node}-r${k}`, kind: 'node', node: `${base}-r${k}`, replaces: { node: n.node, kind: n.kind }, replacement: k, ...(rank !== undefined ? { rank } : {}) };
   try {
     const ref = await d.provisionOne(s);
     await d.acts.steps.joinNodes({ ...b.call(), resources: [ref] });

@@ -80,6 +80,14 @@ export interface ProvisionStep {
   kind: string;
   /** For node steps: which node this is. */
   node?: string;
+  /**
+   * For node steps: the node's place in the burst (0-based), kept by its replacements — the
+   * scheduler rank a plugin gives it (a Flux/MiniCluster rank, a fault aimed at "node 1").
+   * Absent in steps recorded before it existed: plugins fall back to the name.
+   */
+  rank?: number;
+  /** For a replacement node: which replacement of the burst this is (1, 2, …). */
+  replacement?: number;
   /** For a replacement node: the node it replaces and why (a plugin may pick other capacity). */
   replaces?: { node: string; kind: Interruption['kind'] };
 }

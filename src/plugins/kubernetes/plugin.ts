@@ -199,7 +199,7 @@ export const kubernetesPlugin = definePlugin<KubernetesParams>({
           const host = (step.replaces?.node ?? step.node ?? '').replace(/-r\d+$/, '');
           return { key: step.key, kind: 'node', id: `${namespace}/${host}`, node: step.node ?? host, data: { ...data, host } };
         }
-        const ranks = single ? [Number(/-(\d+)(-r\d+)?$/.exec(step.node ?? '')?.[1] ?? 0)] : Array.from({ length: cluster.size }, (_, i) => i);
+        const ranks = single ? [step.rank ?? Number(/-(\d+)(-r\d+)?$/.exec(step.node ?? '')?.[1] ?? 0)] : Array.from({ length: cluster.size }, (_, i) => i);
         const names: string[] = [];
         for (const rank of ranks) {
           const name = single ? step.node! : `${cluster.name}-${rank}`;
