@@ -1,3 +1,4 @@
+import { interruptionQueueWorkflow } from '../../../workflows/interruptions.js';
 import { createHash } from 'node:crypto';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -33,7 +34,7 @@ export function interruptionQueues(config: Config, reg: PluginRegistry): Interru
 export async function ensureInterruptionWatchers(client: Client, config: Config, reg: PluginRegistry, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
   for (const q of interruptionQueues(config, reg)) {
-    const h = await client.workflow.start('interruptionQueueWorkflow', {
+    const h = await client.workflow.start(interruptionQueueWorkflow, {
       workflowId: queueWorkflowId(q.queueUrl),
       taskQueue,
       args: [q],

@@ -1,3 +1,4 @@
+import { slurmNodesWorkflow } from '../../../workflows/slurm-nodes.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -77,7 +78,7 @@ export function registerSlurmPower(slurm: Command): void {
       const startOne = async (g: (typeof groups)[number]) => {
         const list = compressHostlist(g.nodes);
         try {
-          await client.workflow.start('slurmNodesWorkflow', {
+          await client.workflow.start(slurmNodesWorkflow, {
             workflowId: `slurm-${config.name}-${list}`,
             taskQueue: ctx.conn.taskQueue,
             args: [{ owner, nodes: g.nodes, hostlist: list, slurmJobIds: g.jobIds, target, conf, timeouts: config.timeouts }],

@@ -1,3 +1,4 @@
+import { sweepWorkflow } from '../../../workflows/sweep.js';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { FluxburstError, InputError } from '../../core/errors.js';
@@ -75,7 +76,7 @@ export function registerSweep(program: Command): void {
           await client.schedule.create({
             scheduleId,
             spec: { cronExpressions: [o.schedule] },
-            action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', workflowId: `${config.name}-sweep`, taskQueue: ctx.conn.taskQueue, args: [input] },
+            action: { type: 'startWorkflow', workflowType: sweepWorkflow, workflowId: `${config.name}-sweep`, taskQueue: ctx.conn.taskQueue, args: [input] },
             // Two sweeps at once would only race each other to the same deletes.
             policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
             state: { paused: !!o.paused },
@@ -90,7 +91,7 @@ export function registerSweep(program: Command): void {
       }
 
       const id = `${config.name}-sweep-${stamp()}`;
-      const handle = await client.workflow.start('sweepWorkflow', { workflowId: id, taskQueue: ctx.conn.taskQueue, args: [input] });
+      const handle = await client.workflow.start(sweepWorkflow, { workflowId: id, taskQueue: ctx.conn.taskQueue, args: [input] });
       const url = uiUrlFor(ctx.conn, id);
       if (!o.wait && !o.dryRun) {
         if (o.json) return printJson({ sweep: id, url });

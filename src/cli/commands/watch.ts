@@ -1,3 +1,4 @@
+import { watchWorkflow } from '../../../workflows/watch.js';
 import { resolve } from 'node:path';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -61,7 +62,7 @@ export function registerWatch(program: Command): void {
       const seen = await previousSeen(client, id);
       let started = true;
       try {
-        await client.workflow.start('watchWorkflow', {
+        await client.workflow.start(watchWorkflow, {
           workflowId: id,
           taskQueue: ctx.conn.taskQueue,
           args: [{ owner, source, config: config as unknown as Record<string, unknown>, intervalSeconds: o.interval, once: !!o.once, seen }],
