@@ -6,6 +6,7 @@ import { type BundleOptions, NativeConnection, Worker, bundleWorkflowCode, type 
 import type { DataConverter } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
+import { createFluxActivities } from '../activities/flux.js';
 import { createInterruptionActivities } from '../activities/interruptions.js';
 import { createSweepActivities } from '../activities/sweep.js';
 import { dataConverterFromEnv } from '../src/temporal/codec.js';
@@ -87,7 +88,7 @@ export async function createBurstWorker(o: WorkerOptions): Promise<{ worker: Wor
     workflowBundle: await workflowBundle({ tracing: !!o.tracing }),
     interceptors: { activity: [activityMetrics, ...(o.tracing ? [o.tracing.activity] : [])] },
     ...(o.tracing ? { sinks: o.tracing.sinks } : {}),
-    activities: { ...createActivities(o.registry), ...createSweepActivities(o.registry, client), ...createInterruptionActivities() },
+    activities: { ...createActivities(o.registry), ...createSweepActivities(o.registry, client), ...createInterruptionActivities(), ...createFluxActivities() },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 200,
     ...WORKER_TUNING,
     ...(o.identity ? { identity: o.identity } : {}),
