@@ -443,3 +443,29 @@ describe('the fake flux rejects what flux rejects', () => {
     expect((await run('job', 'info', '12420793761792')).stderr).toMatch(/^Usage: flux job info id key/);
   });
 });
+
+describe('the fake flux prints what flux-core 0.88 printed (../shared/reference/flux-samples)', () => {
+  // Real output captured from flux-core 0.88.0 (flux-real.md); the fake must match it byte for
+  // byte so tests that use it see Flux's format, not ours. A missing sample fails the test.
+  const SAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/reference/flux-samples');
+  const sample = (f: string) => readFileSync(join(SAMPLES, f), 'utf8');
+  const asFake = (rec: Record<string, unknown>, jobspec?: unknown): FakeJob => ({ ...rec, id: String(rec.id), ...(jobspec ? { jobspec } : {}) }) as FakeJob;
+
+  it('`flux jobs --json --filter=pending …` and `flux job info ID jobspec`', async () => {
+    const spec = JSON.parse(sample('job-info-jobspec.json')) as unknown;
+    const listing = JSON.parse(sample('jobs-pending.json')) as { jobs: Record<string, unknown>[] };
+    const f = fake({ jobs: listing.jobs.map((r) => asFake(r, spec)) });
+    expect(await runFlux(FAKE_FLUX, LIST_ARGS, { env: f.env })).toBe(sample('jobs-pending.json'));
+    expect(await runFlux(FAKE_FLUX, ['job', 'info', '14176747520', 'jobspec'], { env: f.env })).toBe(sample('job-info-jobspec.json'));
+  });
+
+  it('`flux jobs --json ID` (one bare object), and unknown ids as flux reports them', async () => {
+    const running = JSON.parse(sample('jobs-one-running.json')) as Record<string, unknown>;
+    const f = fake({ jobs: [asFake(running)] });
+    expect(await runFlux(FAKE_FLUX, ['jobs', '--json', '8925478912'], { env: f.env })).toBe(sample('jobs-one-running.json'));
+    const e = await fluxError(runFlux(FAKE_FLUX, ['jobs', '--json', '1', '2'], { env: f.env }));
+    expect(e).toMatchObject({ exitCode: 1, stderr: 'JobID 1 unknown\nJobID 2 unknown\n' });
+    const both = JSON.parse(await runFlux(FAKE_FLUX, ['jobs', '--json', '8925478912', '1'], { env: f.env })) as { jobs: unknown[] };
+    expect(both.jobs).toHaveLength(1);
+  });
+});
