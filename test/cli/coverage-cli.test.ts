@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJobsUpdate, statusQuery } from '../../workflows/messages.js';
-import { address, cliAsync as cli, client, job, leftovers, ROOT, startWorker, uid, waitFor, workdir } from '../support/harness.js';
+import { address, cliAsync as cli, client, createCounts, job, leftovers, ROOT, startWorker, uid, waitFor, workdir } from '../support/harness.js';
 
 const TQ = uid('tq-cov-cli');
 let w: Awaited<ReturnType<typeof startWorker>>;
@@ -170,6 +170,37 @@ describe('a flux: source in the config, through burst', () => {
     expect(b.burstId).toMatch(/^fluxsrc-1n-/);
     expect(b.outcome).toBe('completed');
     expect(b.status.jobs.map((j: { id: string; state: string }) => `${j.id}:${j.state}`)).toEqual(['12420793761792:completed']);
+    expect(leftovers(nodes)).toEqual({ processes: [], dirs: [] });
+  });
+});
+
+describe('--plan without --dry-run', () => {
+  it('plan --plan and burst --plan take the execution plan (target; the burst gets instance_count nodes)', async () => {
+    writeFileSync(join(dir, 'xp.jobs.yaml'), '- {id: x1, command: [echo, planned], burstable: true}\n');
+    writeFileSync(
+      join(dir, 'xp.yaml'),
+      `name: xp\njobs: xp.jobs.yaml\ntargets:\n  - {name: first, plugin: local, params: {workdir: ${nodes}}}\n  - {name: here, plugin: local, params: {workdir: ${nodes}}}\n`,
+    );
+    const xplan = join(dir, 'xp-plan.json');
+    writeFileSync(xplan, JSON.stringify({ should_burst: true, target: 'here', instance_count: 3 }));
+    const cfg = ['--config', join(dir, 'xp.yaml')];
+
+    const without = await cli(['plan', '--json', ...cfg]);
+    expect(without.code, without.stderr).toBe(0);
+    expect(JSON.parse(without.stdout).bursts[0]).toMatchObject({ target: 'first', nodes: 1 });
+    const planned = await cli(['plan', '--json', '--plan', xplan, ...cfg]);
+    expect(planned.code, planned.stderr).toBe(0);
+    // The plan picks the target; `plan` still sizes by the largest job (1), the burst by instance_count.
+    expect(JSON.parse(planned.stdout).bursts[0]).toMatchObject({ target: 'here', chain: ['here'] });
+
+    const r = await cli(['burst', '--wait', '--json', '--plan', xplan, '--owner', owner, ...conn, ...cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    const b = JSON.parse(r.stdout).bursts[0];
+    expect(b.outcome).toBe('completed');
+    expect(b.status.target).toBe('here');
+    // The local plugin's ledger: three nodes made for this burst.
+    expect([...createCounts(nodes).keys()].filter((k) => k.startsWith(`${b.burstId}/`))).toHaveLength(3);
+    expect(b.status.jobs.map((j: { id: string; state: string }) => `${j.id}:${j.state}`)).toEqual(['x1:completed']);
     expect(leftovers(nodes)).toEqual({ processes: [], dirs: [] });
   });
 });
