@@ -45,6 +45,13 @@ export interface BatchOptions {
 
 const NOW = () => Date.now();
 
+/**
+ * Most bytes of output tails one batch's answer carries, whatever tailBytes × jobs comes to: the
+ * answer (and the heartbeat that carries the same ends) must stay far below Temporal's 2 MB
+ * payload limit, or the batch could never report. Past it, jobs keep only their sizes.
+ */
+export const BATCH_TAIL_BUDGET = 256 * 1024;
+
 /** The limit a job runs under: its own walltime when it has one, never more than jobSeconds. */
 export function jobLimit(job: Job, jobSeconds: number): { seconds: number; what: string } {
   if (job.walltimeSeconds && job.walltimeSeconds > 0 && job.walltimeSeconds < jobSeconds) return { seconds: job.walltimeSeconds, what: 'its walltime' };
@@ -88,6 +95,7 @@ export async function runBatch<P>(plugin: Plugin<P>, jobs: BatchJob[], nodes: Re
   const ends: BatchEnd[] = [...(o.done ?? [])];
   const seen = new Set(ends.map((e) => e.i));
   const started = NOW();
+  let tailBudget = BATCH_TAIL_BUDGET - ends.reduce((a, e) => a + tailSize(e), 0);
   for (const bj of jobs) {
     if (seen.has(bj.i)) continue;
     if (ctx.signal.aborted) return { ends, stopped: true };
@@ -112,7 +120,10 @@ export async function runBatch<P>(plugin: Plugin<P>, jobs: BatchJob[], nodes: Re
     try {
       const r = await plugin.run(bj.job, nodes, params, jobCtx);
       const failed = r.exitCode !== 0;
-      const { tasks, bytes } = tailsOf(r, o.tailBytes);
+      let { tasks, bytes } = tailsOf(r, o.tailBytes);
+      const size = tasks ? tasks.reduce((a, t) => a + t.stdout.length + t.stderr.length, 0) : 0;
+      if (size > tailBudget) tasks = tasks?.map((t) => ({ ...t, stdout: '', stderr: '' }));
+      else tailBudget -= size;
       const output = r.tasks.find((t) => t.outputPath)?.outputPath;
       ends.push({ i: bj.i, state: failed ? 'failed' : 'completed', exitCode: r.exitCode, ...(r.error ? { error: r.error } : {}), ...(tasks ? { tasks } : {}), ...(bytes ? { bytes } : {}), ...(output ? { output } : {}) });
     } catch (e) {
@@ -135,4 +146,8 @@ export async function runBatch<P>(plugin: Plugin<P>, jobs: BatchJob[], nodes: Re
     ctx.heartbeat({ done: ends });
   }
   return { ends };
+}
+
+function tailSize(e: BatchEnd): number {
+  return e.tasks ? e.tasks.reduce((a, t) => a + t.stdout.length + t.stderr.length, 0) : 0;
 }
