@@ -9,13 +9,18 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+# `npm install` from the lockfile, not `npm ci` (as scripts/setup.sh): npm 11's ci insists on other
+# platforms' optional packages (@swc/core-darwin-*, ...) that this lockfile cannot list; install
+# still installs exactly the locked versions.
+RUN npm install --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY bin ./bin
+# Not copied, so not shipped: test/, bench/ and the test kit (testkit/: local Slurm, moto, fake
+# API servers), which tsconfig.json compiles only for the benches.
 # tsc -p tsconfig.json && node dist/workers/bundle.js (writes dist/workflow-bundle.js, so workers
 # start without webpack), then keep only runtime dependencies.
 RUN npm run build \

@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
-const shared = {
+const perProject = {
   // The Temporal worker's native core wants a process of its own, not a worker thread.
   pool: 'forks' as const,
-  poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   testTimeout: 120_000,
   hookTimeout: 120_000,
 };
+// maxForks/minForks are root-only options: a project's copy of them was ignored (and is a type error).
+const shared = { ...perProject, poolOptions: { forks: { maxForks: 2, minForks: 1 } } };
 
 // The whole-burst tests that run on both servers in one run (not copies): project `dev` against
 // `temporal server start-dev` (test/support/global-setup.ts), project `cluster` against a real
@@ -27,8 +28,8 @@ export default defineConfig({
     ...shared,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
-      { test: { ...shared, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
-      { test: { ...shared, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'] } },
+      { test: { ...perProject, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...perProject, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'] } },
     ],
   },
 });

@@ -5,4 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export FLUXBURST_SKIP_BUILD=1 # setup.sh just built
+# Static checks first, each fails the run: types of everything the tests and benches compile
+# (test/, bench/, testkit/ with the product), the lint rules (eslint.config.js), formatting.
+npx tsc -p tsconfig.test.json
+npx eslint .
+bash scripts/format-check.sh
 npx vitest run

@@ -21,7 +21,6 @@ const composeFile = join(root, 'docker-compose.yml');
 
 // ---------- compose model ----------
 
-type Dict = Record<string, unknown>;
 interface Service {
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
@@ -554,11 +553,13 @@ describe('Dockerfile', () => {
     for (const n of nodeImages) expect(Number(/^node:(\d+)/.exec(n)?.[1]), n).toBeGreaterThanOrEqual(want);
   });
 
-  it('installs with npm ci, runs `npm run build`, then prunes dev dependencies', () => {
+  it('installs with npm install from the lockfile (npm 11\'s ci fails on it, see scripts/setup.sh), runs `npm run build`, then prunes dev dependencies', () => {
     const runs = df.instructions.map((i, idx) => ({ ...i, idx })).filter((i) => i.op === 'RUN');
-    const ci = runs.find((r) => /\bnpm ci\b/.test(r.args));
+    expect(runs.filter((r) => /\bnpm ci\b/.test(r.args)).map((r) => r.args)).toEqual([]);
+    // `npm install` with flags only (no package names): it installs what the lockfile pins.
+    const ci = runs.find((r) => /\bnpm (install|i)( --[\w=-]+)*\s*(&&|$)/.test(r.args));
     const build = runs.find((r) => /\bnpm run build\b/.test(r.args));
-    expect(ci, 'RUN npm ci').toBeDefined();
+    expect(ci, 'RUN npm install').toBeDefined();
     expect(build, 'RUN npm run build').toBeDefined();
     expect(ci!.idx).toBeLessThanOrEqual(build!.idx);
     const prune = runs.find((r) => /\bnpm prune\b.*--omit[= ]dev/.test(r.args));
@@ -604,6 +605,8 @@ describe('Dockerfile', () => {
         .flatMap((c) => c.sources.map((s) => posix.normalize(s).replace(/\/$/, ''))),
     );
     for (const f of ['tsconfig.json', 'package.json', 'package-lock.json', 'bin']) expect([...copied], f).toContain(f);
+    // The test kit, tests and benches stay out of the image.
+    for (const d of ['testkit', 'test', 'bench']) expect([...copied], d).not.toContain(d);
     // The runtime's trees, all compiled by tsconfig.json.
     const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include?: string[] };
     for (const d of ['src', 'workflows', 'activities', 'workers']) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SEARCH_ATTRIBUTES } from '../../src/core/search-attributes.js';
+import { SA_OWNER, SEARCH_ATTRIBUTES } from '../../src/core/search-attributes.js';
 import { searchAttributeSpecs } from '../../src/temporal/cluster.js';
 import { temporalCliPath } from '../../src/temporal/paths.js';
 import { SERVICES, startTestCluster, type TestCluster } from '../../testkit/temporal-cluster/index.js';
@@ -61,7 +61,7 @@ it('a workflow started before each service and PostgreSQL are killed and restart
   const connection = await Connection.connect({ address: tc.address });
   const c = new Client({ connection });
   try {
-    const h = await c.workflow.start('neverRuns', { taskQueue: 'nobody', workflowId: `probe-${Date.now()}`, typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES[2]!, value: 'cluster-test' }] });
+    const h = await c.workflow.start('neverRuns', { taskQueue: 'nobody', workflowId: `probe-${Date.now()}`, typedSearchAttributes: [{ key: SA_OWNER, value: 'cluster-test' }] });
     for (const s of SERVICES) await tc.bounce(s, 200);
     await tc.cluster.restartPostgres();
     const d = await h.describe();

@@ -179,7 +179,7 @@ describe('a burst on aws-ec2 (moto)', () => {
 
   it('the worker is SIGKILLed after EC2 launched the fleet but before it heard back: the burst resumes, no second fleet', async () => {
     const tq = uid('tq-ec2-kill');
-    let killed = spawnWorker(['--address', address(), '--task-queue', tq]);
+    const killed = spawnWorker(['--address', address(), '--task-queue', tq]);
     await killed.ready;
     const id = uid('ec2-kill');
     await moto.fault({ action: 'CreateFleet', delayMs: 4000 });
@@ -400,7 +400,7 @@ describe('burst --dry-run on aws-ec2 (EC2 DryRun on moto)', () => {
     // DryRun checks only: EC2 was asked, nothing was launched, no burst started.
     expect((await moto.calls()).RunInstances).toBeGreaterThan(before);
     const live = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fluxburst:owner', Values: ['*'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }));
-    expect((live.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.Tags?.some((t) => t.Key === TAG_BURST && t.Value.startsWith('dry-')))).toEqual([]);
+    expect((live.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.Tags?.some((t) => t.Key === TAG_BURST && t.Value?.startsWith('dry-')))).toEqual([]);
     const lts = await ec2.send(new DescribeLaunchTemplatesCommand({}));
     expect((lts.LaunchTemplates ?? []).filter((t) => t.LaunchTemplateName?.includes('dry-'))).toEqual([]);
   });

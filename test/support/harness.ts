@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { SA_OWNER } from '../../src/core/search-attributes.js';
@@ -92,7 +92,7 @@ export function input(jobs: Job[], params: Record<string, unknown>, over: Partia
   };
 }
 
-export async function start(c: Client, taskQueue: string, id: string, inp: BurstInput): Promise<WorkflowHandle> {
+export async function start(c: Client, taskQueue: string, id: string, inp: BurstInput): Promise<WorkflowHandleWithFirstExecutionRunId<typeof burstWorkflow>> {
   return c.workflow.start(burstWorkflow, {
     workflowId: id,
     taskQueue,

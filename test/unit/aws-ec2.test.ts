@@ -302,11 +302,11 @@ describe('aws-ec2 on moto', () => {
     const [ltRef, fleetRef] = refs;
     expect(ltRef).toMatchObject({ kind: 'launch-template', data: { name: `fluxburst-${burstId}` } });
     expect(fleetRef!.kind).toBe('fleet');
-    const listed = JSON.parse(String(fleetRef!.data!.instances)) as Array<{ id: string; node: string; privateIp?: string }>;
+    const listed = JSON.parse(String(fleetRef!.data!.instances)) as Array<{ id: string; node: string; privateIp?: string; lifecycle: string }>;
     expect(listed.map((i) => i.node)).toEqual(['node-0', 'node-1', 'node-2']);
     expect(listed.every((i) => /^i-/.test(i.id) && i.privateIp)).toBe(true);
     // spot-then-on-demand: spot first, and moto has spot capacity.
-    expect((listed as Array<{ lifecycle: string }>).every((i) => i.lifecycle === 'spot')).toBe(true);
+    expect(listed.every((i) => i.lifecycle === 'spot')).toBe(true);
 
     // Launch template: named from the burst, tagged, user data rendered with only a reference.
     const lts = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [`fluxburst-${burstId}`] }));

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { InputError } from '../../src/core/errors.js';
 import { DEFAULT_WORKDIR } from '../../src/plugins/local/layout.js';
 import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
 import { ROOT, cliAsync } from '../support/harness.js';

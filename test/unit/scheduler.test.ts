@@ -75,13 +75,13 @@ describe('batch ends', () => {
   it('a lost job is requeued first, and fails once it has used maxAttempts', () => {
     const s = new Scheduler(initialState(['n0', 'n1'], 2), { maxAttempts: 2 });
     s.add(jobs(2));
-    let [b0, b1] = started(s);
+    const [b0, b1] = started(s);
     s.batchEnded(b0!.id, [{ i: 0, state: 'lost', error: 'node gone' }]);
     expect(s.s.counts.requeued).toBe(1);
     expect(s.s.queue[0]).toMatchObject({ i: 0, attempts: 1 });
-    [b0] = started(s);
-    expect(b0!.jobs[0]).toMatchObject({ i: 0, attempts: 2 });
-    const ds = s.batchEnded(b0!.id, [{ i: 0, state: 'lost', error: 'again' }]);
+    const [again] = started(s);
+    expect(again!.jobs[0]).toMatchObject({ i: 0, attempts: 2 });
+    const ds = s.batchEnded(again!.id, [{ i: 0, state: 'lost', error: 'again' }]);
     expect(ds).toEqual([{ kind: 'fail', job: expect.objectContaining({ i: 0 }), reason: 'lost its node 2 times (last: again)' }]);
     s.batchEnded(b1!.id, allDone(b1!));
     expect(s.s.counts).toMatchObject({ completed: 1, failed: 1 });

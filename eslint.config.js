@@ -1,0 +1,83 @@
+// ESLint (flat config, typescript-eslint). Run by `npm run lint` and by scripts/test.sh (`make test`).
+// The set is kept modest on purpose: it catches real mistakes and enforces the layer rules below;
+// style is Prettier's job (.prettierrc.json).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Workflow code runs in Temporal's deterministic sandbox: it may import @temporalio/workflow and
+// @temporalio/common, other workflow files, and pure shared modules (src/core/*, the run-phase
+// scheduler src/burst/scheduler.ts) — nothing with I/O (node: builtins, plugins, activities, the
+// CLI). Type-only imports are erased at compile time and are allowed from anywhere.
+const WORKFLOW_ALLOWED = [
+  '@temporalio/workflow',
+  '@temporalio/common',
+  '\\./([\\w-]+/)*[\\w.-]+\\.js', // another workflow file
+  '\\.\\./[\\w.-]+\\.js', // workflows/legacy -> workflows
+  '(\\.\\./)+src/core/[\\w.-]+\\.js',
+  '(\\.\\./)+src/burst/scheduler\\.js',
+];
+export const workflowImportRule = {
+  patterns: [
+    {
+      regex: `^(?!(${WORKFLOW_ALLOWED.join('|')})$)`,
+      allowTypeImports: true,
+      message:
+        'workflow code may only import @temporalio/workflow, @temporalio/common, workflow files and pure modules (src/core/*, src/burst/scheduler); use `import type` for anything else',
+    },
+  ],
+};
+
+// What workflow code may import must itself be pure: src/core/* and the scheduler import nothing
+// but each other, @temporalio/common and zod.
+export const pureImportRule = {
+  patterns: [
+    {
+      regex: '^(?!(\\./[\\w.-]+\\.js|\\.\\./core/[\\w.-]+\\.js|@temporalio/common|zod)$)',
+      allowTypeImports: true,
+      message: 'src/core/* and src/burst/scheduler.ts are imported by workflows: no I/O, no node: builtins, no other src/ rooms',
+    },
+  ],
+};
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.tools/**',
+      'coverage/**',
+      '**/node_modules/**',
+      'test/.artifacts/**',
+      'deploy/**',
+      '**/.*.ts' /* scratch files */,
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.{ts,js,mjs,cjs}'],
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: 'module',
+    },
+    rules: {
+      'no-undef': 'off', // tsc checks names in .ts; the few .js/.mjs files are Node scripts
+      // `_name` marks a value kept on purpose (a destructured rest, an unused callback argument).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
+      '@typescript-eslint/no-explicit-any': 'off', // used sparingly at untyped boundaries (gRPC, YAML)
+      'no-control-regex': 'off', // the input validators match control characters on purpose
+      '@typescript-eslint/no-unused-expressions': 'off', // `(a(), b())` one-liners are house style
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImportRule] },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/burst/scheduler.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', pureImportRule] },
+  },
+);

@@ -1,0 +1,45 @@
+// The import rules in eslint.config.js are the guard that keeps workflow code deterministic and the
+// layers pointing one way; these cases prove each rule fires on what it forbids and not on what it
+// allows (an ESLint rule that never fires looks exactly like one that passes).
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint({ cwd: process.cwd() });
+
+async function restricted(filePath: string, code: string): Promise<string[]> {
+  const [r] = await eslint.lintText(code, { filePath });
+  return r!.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+}
+
+describe('workflow code imports only deterministic modules', () => {
+  it.each([
+    ["import { readFileSync } from 'node:fs';", 'a node builtin'],
+    ["import { registry } from '../src/plugins/registry.js';", 'a plugin module'],
+    ["import { activities } from '../activities/index.js';", 'activity code'],
+    ["import { Client } from '@temporalio/client';", 'the Temporal client'],
+    ["import { plan } from '../src/plan/choose.js';", 'the planner'],
+    ["import { x } from '../../src/plugins/local/plugin.js';", 'a plugin from workflows/legacy'],
+  ])('refuses %s (%s)', async (code) => {
+    expect(await restricted('workflows/probe.ts', `${code}\nexport {};\n`)).toHaveLength(1);
+  });
+
+  it.each([
+    "import { proxyActivities } from '@temporalio/workflow';",
+    "import { ApplicationFailure } from '@temporalio/common';",
+    "import { NON_RETRYABLE_CODES } from '../src/core/errors.js';",
+    "import { Scheduler } from '../src/burst/scheduler.js';",
+    "import { Saga } from './saga.js';",
+    "import type { Activities } from '../activities/index.js';",
+    "import type { OwnedResource } from '../src/plugins/contract.js';",
+  ])('allows %s', async (code) => {
+    expect(await restricted('workflows/probe.ts', `${code}\nexport {};\n`)).toEqual([]);
+  });
+
+  it('src/core stays pure (workflows import it)', async () => {
+    expect(await restricted('src/core/probe.ts', "import { spawn } from 'node:child_process';\nexport {};\n")).toHaveLength(1);
+    expect(await restricted('src/core/probe.ts', "import { x } from '../plugins/registry.js';\nexport {};\n")).toHaveLength(1);
+    expect(
+      await restricted('src/core/probe.ts', "import { z } from 'zod';\nimport { InputError } from './errors.js';\nexport {};\n"),
+    ).toEqual([]);
+  });
+});
