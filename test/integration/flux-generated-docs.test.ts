@@ -16,6 +16,11 @@ import { expandHostlist } from '../../src/flux/config.js';
 import { burstNodes, miniClusterManifest, type LeadBroker } from '../../src/plugins/kubernetes/minicluster.js';
 import { brokerConfigMap, rankPod } from '../../src/plugins/kubernetes/podgroup.js';
 import { type FluxLead, startFluxLead } from '../../testkit/flux/lead.js';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fluxJoinScript } from '../../src/flux/join-script.js';
+import { launchTemplateData } from '../../src/plugins/aws-ec2/launch-template.js';
+import { awsEc2Params } from '../../src/plugins/aws-ec2/params.js';
 
 let lead: FluxLead;
 const cluster = { name: 'burst-0', size: 2 };
@@ -81,5 +86,44 @@ describe('kubernetes plugin documents, read by real brokers', () => {
     expect(cmd.slice(0, 3)).toEqual(['flux', 'broker', '--config-path=/etc/flux/config']);
     // The pod's own options (everything after the config path), as the pod passes them.
     await joinsThenLeaves(conf, () => cmd.slice(3));
+  });
+});
+
+describe('aws-ec2 user data, run by a real instance stand-in', () => {
+  it('the Flux join script, rendered into the launch template for a burst, joins one broker per instance', async () => {
+    const userData = fluxJoinScript({ leadHost: 'lead', leadConnect: lead.bind, burstHosts: lead.hosts, cert: { file: lead.certPath } });
+    const p = awsEc2Params.parse({ region: 'us-east-1', imageId: 'ami-0123abcd', subnetIds: ['subnet-0123abcd'], userData });
+    const data = launchTemplateData(p, { burstId: 'b-ec2', owner: 'alice', efa: false });
+    const script = Buffer.from(data.UserData!, 'base64').toString('utf8');
+    expect(script).toContain('(burst b-ec2, owner alice)');
+    const file = join(lead.dir, 'user-data.sh');
+    writeFileSync(file, script);
+    // Each instance: its node name (on EC2 from its fluxburst:node tag) and, since all run on one
+    // machine here, dirs of its own; flux is on PATH as on the image.
+    for (const node of lead.hosts) {
+      const base = join(lead.dir, 'ec2', node);
+      const r = spawnSync('bash', [file], {
+        encoding: 'utf8',
+        env: { ...process.env, FLUX_URI: '', PATH: `${dirname(lead.flux)}:${process.env.PATH}`, FLUXBURST_NODE: node, FLUX_CONF_DIR: `${base}/conf`, FLUX_RUN_DIR: `${base}/run`, FLUX_STATE_DIR: `${base}/state` },
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`broker ${node} started`));
+    }
+    try {
+      await lead.waitOnline(lead.hosts, 30_000);
+    } catch (e) {
+      const logs = lead.hosts.map((h) => `${h}: ${readFileSync(join(lead.dir, 'ec2', h, 'run.log'), 'utf8').slice(-1500)}`).join('\n');
+      throw new Error(`${(e as Error).message}\n${logs}`);
+    }
+    const id = (await lead.run(['submit', '-N3', 'hostname'])).trim();
+    await lead.run(['job', 'attach', id], 30_000);
+    const done = JSON.parse(await lead.run(['jobs', '--json', id])) as { result: string; nodelist: string };
+    expect(done.result).toBe('COMPLETED');
+    expect(expandHostlist(done.nodelist)).toEqual(['lead', ...lead.hosts]);
+    // A node name that is not a slot of the lead is refused before anything starts.
+    const bad = spawnSync('bash', [file], { encoding: 'utf8', env: { ...process.env, FLUXBURST_NODE: 'burst-9', FLUX_CONF_DIR: `${lead.dir}/ec2/x/conf`, FLUX_RUN_DIR: `${lead.dir}/ec2/x/run`, FLUX_STATE_DIR: `${lead.dir}/ec2/x/state` } });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/node 'burst-9' is not a burst slot of the lead/);
   });
 });
