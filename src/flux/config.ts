@@ -127,3 +127,119 @@ export function renderLeadConfig(c: LeadConfigInput): string {
   ];
   return lines.join('\n');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading a broker config (what a burst broker will be started with)
+
+export interface BrokerConfigFacts {
+  /** The files read, in order. */
+  files: string[];
+  /** bootstrap.hosts, expanded, in rank order. */
+  hosts: string[];
+  /** bootstrap.curve_cert. */
+  curveCert?: string;
+  /** Rank 0's `connect` (or `bind`) URI: where followers connect. */
+  leadConnect?: string;
+  /** Whether `[resource] noverify = true` is set. */
+  noverify: boolean;
+}
+
+/** The `[...]` text after `key = ` starting at `from`, brackets balanced, strings skipped. */
+function arrayAfter(text: string, start: number): string | undefined {
+  const open = text.indexOf('[', start);
+  if (open < 0) return undefined;
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '#') {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (ch === '[') depth++;
+    else if (ch === ']' && --depth === 0) return text.slice(open, i + 1);
+  }
+  return undefined;
+}
+
+const str = (s: string | undefined) => (s === undefined ? undefined : s.startsWith('"') ? (JSON.parse(s) as string) : s.slice(1, -1));
+
+/** The facts fluxburst needs from one TOML config text (the subset flux's own configs use). */
+export function parseBrokerToml(text: string): Omit<BrokerConfigFacts, 'files'> {
+  const lines = text.split('\n');
+  // section of each line's start offset
+  let section = '';
+  let offset = 0;
+  const out: Omit<BrokerConfigFacts, 'files'> = { hosts: [], noverify: false };
+  const STR = /("(?:[^"\\]|\\.)*"|'[^']*')/;
+  for (const line of lines) {
+    const t = line.trim();
+    const header = /^\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?$/.exec(t) ?? /^\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]\s*(#.*)?$/.exec(t);
+    if (header) section = header[1]!;
+    else {
+      const key = (k: string) => new RegExp(`^${k.replaceAll('.', '\\.')}\\s*=\\s*`).exec(t);
+      const full = (k: string) => (section === k.split('.').slice(0, -1).join('.') && key(k.split('.').at(-1)!)) || (section === '' && key(k));
+      if (full('bootstrap.curve_cert')) out.curveCert = str(STR.exec(t.slice(t.indexOf('=') + 1))?.[1]);
+      if (full('resource.noverify')) out.noverify = /=\s*true\b/.test(t);
+      if (full('bootstrap.hosts')) {
+        const arr = arrayAfter(text, offset + line.indexOf('='));
+        if (arr) {
+          const entries = arr.slice(1, -1).split(/\}\s*,?/);
+          for (const e of entries) {
+            const host = str(/\bhost\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')/.exec(e)?.[1]);
+            if (host === undefined) continue;
+            const expanded = expandHostlist(host);
+            if (out.hosts.length === 0) {
+              const c = str(/\bconnect\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')/.exec(e)?.[1]) ?? str(/\bbind\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')/.exec(e)?.[1]);
+              if (c) out.leadConnect = c;
+            }
+            out.hosts.push(...expanded);
+          }
+        }
+      }
+    }
+    offset += line.length + 1;
+  }
+  return out;
+}
+
+/** bootstrap facts from a JSON config object. */
+function fromJson(doc: unknown): Omit<BrokerConfigFacts, 'files'> {
+  const d = (doc ?? {}) as { bootstrap?: { curve_cert?: string; hosts?: Array<{ host?: string; bind?: string; connect?: string }> }; resource?: { noverify?: boolean } };
+  const out: Omit<BrokerConfigFacts, 'files'> = { hosts: [], noverify: d.resource?.noverify === true };
+  if (d.bootstrap?.curve_cert) out.curveCert = d.bootstrap.curve_cert;
+  for (const [i, h] of (d.bootstrap?.hosts ?? []).entries()) {
+    if (!h.host) continue;
+    if (i === 0 && (h.connect ?? h.bind)) out.leadConnect = h.connect ?? h.bind;
+    out.hosts.push(...expandHostlist(h.host));
+  }
+  return out;
+}
+
+/**
+ * What a broker started with `--config-path=PATH` will read: PATH is a dir (every *.toml in it,
+ * as flux reads them) or one .toml/.json file. Throws naming the path when it cannot be read.
+ */
+export async function readBrokerConfig(path: string): Promise<BrokerConfigFacts> {
+  const { readFile, readdir, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const st = await stat(path);
+  const files = st.isDirectory() ? (await readdir(path)).filter((f) => f.endsWith('.toml')).sort().map((f) => join(path, f)) : [path];
+  const out: BrokerConfigFacts = { files, hosts: [], noverify: false };
+  for (const f of files) {
+    const text = await readFile(f, 'utf8');
+    const facts = f.endsWith('.json') ? fromJson(JSON.parse(text)) : parseBrokerToml(text);
+    if (facts.hosts.length) {
+      out.hosts = facts.hosts;
+      if (facts.leadConnect) out.leadConnect = facts.leadConnect;
+    }
+    if (facts.curveCert) out.curveCert = facts.curveCert;
+    if (facts.noverify) out.noverify = true;
+  }
+  return out;
+}

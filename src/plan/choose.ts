@@ -41,7 +41,7 @@ export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: Plu
       continue;
     }
     const reason = skipped.length ? `${c.name}: first in the chain that fits (skipped ${skipped.join('; ')})` : `${c.name}: first in the chain`;
-    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason, runs: typeof plugin.run === 'function', watches: typeof plugin.interruptions === 'function' };
+    const out: Choice = { target: c.name, plugin: c.plugin, params, plan, reason, runs: plugin.runsJobs?.(params) ?? typeof plugin.run === 'function', watches: plugin.watchesNodes?.(params) ?? typeof plugin.interruptions === 'function' };
     if (c.credentials) out.credentials = c.credentials;
     return out;
   }

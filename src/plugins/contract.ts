@@ -98,6 +98,14 @@ export interface Plugin<P = any> {
    * until the scheduler reports each job finished (the `jobDone` update).
    */
   run?(job: Job, nodes: ResourceRef[], params: P, ctx: PluginContext): Promise<JobResult>;
+  /**
+   * Whether, with these params, the plugin runs jobs itself (default: whether it has `run`). A
+   * plugin whose nodes can instead join the local scheduler (the local plugin's Flux mode: the
+   * nodes are Flux brokers) says no, and the burst lets the scheduler run them.
+   */
+  runsJobs?(params: P): boolean;
+  /** Whether, with these params, `interruptions` is worth polling (default: whether it exists). */
+  watchesNodes?(params: P): boolean;
   /** Current interruption notices for these resources (spot warnings, lost nodes). */
   interruptions?(resources: ResourceRef[], params: P, ctx: PluginContext): Promise<Interruption[]>;
   /** Delete one step's resource. `ref` is absent when provision may have run but never returned. */

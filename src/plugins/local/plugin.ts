@@ -23,6 +23,7 @@ import {
   processesWithEnv,
   readAgentInfo,
 } from './layout.js';
+import { brokerInterruptions, destroySlot, fluxModeParams, fluxPlanNodes, joinBrokers, ownedSlots, provisionBroker, teardownBroker } from './flux-broker.js';
 
 export const FAULT_STEPS = ['plan', 'provision', 'join', 'run', 'teardown'] as const;
 
@@ -44,10 +45,12 @@ export const localParams = z
     instanceType: z.string().min(1).optional().describe('With `catalog`: use this type (must fit the jobs).'),
     readyTimeoutSeconds: z.number().positive().max(3600).default(30).describe('How long join waits for every node to answer.'),
     outputDir: z.string().min(1).optional().describe('Keep every job\'s whole output here (<outputDir>/<burstId>/<job>.<run>.<rank>/stdout|stderr); without it the output goes with the node at teardown and only its tail is kept, in the burst\'s history.'),
+    flux: fluxModeParams.optional().describe('Flux mode: each node is a real Flux broker that claims a burst slot of the lead and joins it; Flux runs the jobs (src/plugins/local/flux-broker.ts).'),
     fault: z
       .strictObject({
         step: z.enum(FAULT_STEPS).describe('The saga step that fails.'),
-        node: z.number().int().nonnegative().optional().describe('Only this node index fails (provision, teardown).'),
+        node: z.number().int().nonnegative().optional().describe('Only the node of this rank fails (provision, teardown), and its replacements.'),
+        replacement: z.boolean().optional().describe('Only replacement nodes fail (provision, teardown).'),
         times: z.number().int().positive().optional().describe('Fail only the first N attempts (a transient fault); default: every attempt.'),
         afterCreate: z.boolean().default(false).describe('provision: fail after the node was made, as if the worker died before answering.'),
       })
@@ -66,10 +69,11 @@ export function agentScript(): string {
   return resolve(here, '../../../dist/src/plugins/local/agent.js');
 }
 
-function maybeFault(p: LocalParams, step: (typeof FAULT_STEPS)[number], ctx: PluginContext, nodeIndex?: number): void {
+function maybeFault(p: LocalParams, step: (typeof FAULT_STEPS)[number], ctx: PluginContext, nodeIndex?: number, replacement?: boolean): void {
   const f = p.fault;
   if (!f || f.step !== step) return;
   if (f.node !== undefined && nodeIndex !== undefined && f.node !== nodeIndex) return;
+  if (f.replacement && !replacement) return;
   if (f.times !== undefined && ctx.attempt > f.times) return;
   throw new InjectedFault(step, f.times !== undefined);
 }
@@ -83,8 +87,10 @@ async function pause(ms: number, ctx: PluginContext): Promise<void> {
   }
 }
 
-function nodeIndexOf(step: ProvisionStep): number {
-  return Number(/(\d+)$/.exec(step.node ?? step.key)?.[1] ?? -1);
+/** The node's rank; steps recorded before ranks existed carry it only in the name (node-1, node-1-r2). */
+export function nodeIndexOf(step: ProvisionStep): number {
+  if (step.rank !== undefined) return step.rank;
+  return Number(/^\D*(\d+)/.exec(step.node ?? step.key)?.[1] ?? -1);
 }
 
 async function call(port: number, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
@@ -217,17 +223,17 @@ export const localPlugin = definePlugin<LocalParams>({
     maybeFault(p, 'plan', ctx);
     const biggest = Math.max(1, ...jobs.map((j) => j.nodes));
     const names = opts?.nodeNames;
-    const nodes = names?.length ?? p.nodes ?? biggest;
-    if (nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
+    const nodes = p.flux ? await fluxPlanNodes(jobs, p, names?.length ?? p.nodes) : (names?.length ?? p.nodes ?? biggest);
+    if (!p.flux && nodes < biggest) throw new CapacityError(`params.nodes=${nodes} is smaller than the largest job (${biggest} nodes)`, 'Unfit');
     if (nodes > p.maxNodes) throw new CapacityError(`burst needs ${nodes} nodes but local maxNodes is ${p.maxNodes}`, 'Unfit');
     const est = estimate(jobs, p);
     const steps: ProvisionStep[] = names
-      ? names.map((n) => ({ key: `node-${n}`, kind: 'node', node: n }))
-      : Array.from({ length: nodes }, (_, i) => ({ key: `node-${i}`, kind: 'node', node: `node-${i}` }));
+      ? names.map((n, rank) => ({ key: `node-${n}`, kind: 'node', node: n, rank }))
+      : Array.from({ length: nodes }, (_, i) => ({ key: `node-${i}`, kind: 'node', node: `node-${i}`, rank: i }));
     const plan: BurstPlan = {
       plugin: 'local',
       nodes,
-      groups: [{ name: 'local', count: nodes, shape: shapeOfBurst(jobs, p), gangMin: nodes }],
+      groups: [{ name: 'local', count: nodes, shape: p.flux ? 'flux-broker' : shapeOfBurst(jobs, p), gangMin: nodes }],
       steps,
       estimate: 'unfit' in est ? { nodes, costPerHour: 0, secondsToReady: 0 } : est,
     };
@@ -237,7 +243,12 @@ export const localPlugin = definePlugin<LocalParams>({
   async provision(step, _plan, p, ctx) {
     if (step.kind !== 'node' || !step.node) throw new TransientError(`local plugin cannot provision a ${step.kind}`);
     const index = nodeIndexOf(step);
-    if (!p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index);
+    if (!p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index, !!step.replaces);
+    if (p.flux) {
+      const ref = await provisionBroker(step, p, ctx);
+      if (p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index, !!step.replaces);
+      return ref;
+    }
     const bdir = burstDir(p.workdir, ctx.burstId);
     const dir = nodeDir(p.workdir, ctx.burstId, step.node);
     mkdirSync(dir, { recursive: true });
@@ -272,12 +283,13 @@ export const localPlugin = definePlugin<LocalParams>({
         if (!info) throw new TransientError(`node ${step.node}: agent did not start (see ${join(dir, 'agent.log')})`);
       }
     }
-    if (p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index);
+    if (p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index, !!step.replaces);
     return { key: step.key, kind: 'node', id: String(info.pid), node: step.node, data: { port: info.port, dir } };
   },
 
   async join(resources, p, ctx, broker) {
     maybeFault(p, 'join', ctx);
+    if (p.flux) return joinBrokers(resources, p, ctx);
     const deadline = Date.now() + p.readyTimeoutSeconds * 1000;
     for (const r of resources.filter((x) => x.kind === 'node')) {
       for (;;) {
@@ -359,15 +371,25 @@ export const localPlugin = definePlugin<LocalParams>({
 
   async teardown(step, _ref, p, ctx) {
     if (step.kind !== 'node' || !step.node) return;
-    maybeFault(p, 'teardown', ctx, nodeIndexOf(step));
+    maybeFault(p, 'teardown', ctx, nodeIndexOf(step), !!step.replaces);
+    if (p.flux) return teardownBroker(step, _ref, p, ctx);
     await removeNode(p.workdir, ctx.burstId, step.node);
   },
 
+  // Flux mode: Flux runs the jobs on the brokers; the burst follows them there.
+  runsJobs: (p) => !p.flux,
+  watchesNodes: (p) => !!p.flux,
+
+  async interruptions(resources, p) {
+    return p.flux ? brokerInterruptions(resources, p) : [];
+  },
+
   async owned(p) {
+    if (p.flux) return ownedSlots(p);
     if (!existsSync(p.workdir)) return [];
     const out = [];
     for (const e of readdirSync(p.workdir, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
+      if (!e.isDirectory() || e.name.startsWith('.')) continue;
       let owner = 'unknown';
       try {
         owner = (JSON.parse(readFileSync(join(p.workdir, e.name, 'owner.json'), 'utf8')) as { owner: string }).owner;
@@ -381,7 +403,8 @@ export const localPlugin = definePlugin<LocalParams>({
     return out;
   },
 
-  async destroy(r, p) {
+  async destroy(r, p, ctx) {
+    if (p.flux) return destroySlot(r, p, ctx);
     // The ids become paths under the workdir: one that is not a plain name must not reach outside it.
     const plain = (s: string) => s !== '' && s !== '.' && s !== '..' && !/[/\\]/.test(s);
     if (r.kind !== 'node' || !plain(r.burstId) || !plain(r.id)) throw new FluxburstError('Unsupported', `local cannot delete ${r.kind} ${r.burstId}/${r.id}`);
