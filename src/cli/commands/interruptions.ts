@@ -49,6 +49,7 @@ export function registerInterruptions(program: Command): void {
   const cmd = program.command('interruptions').description('Route EC2 spot/rebalance/state-change/Health notices from SQS to the bursts (one watcher per queue).');
 
   withConnectionFlags(cmd.command('start').description("Start a watcher for every aws-ec2 target's interruptionQueueUrl (idempotent)."))
+    .option('--json', 'machine-readable output')
     .action(async (o: CommonOpts) => {
       const ctx = await prepare(o);
       if (interruptionQueues(ctx.loaded.config, ctx.registry).length === 0) {
@@ -60,7 +61,9 @@ export function registerInterruptions(program: Command): void {
       for (const id of ids) process.stdout.write(`watching: ${id}  ${uiUrlFor(ctx.conn, id)}\n`);
     });
 
-  withConnectionFlags(cmd.command('status').description('What each watcher has routed.')).action(async (o: CommonOpts) => {
+  withConnectionFlags(cmd.command('status').description('What each watcher has routed.'))
+    .option('--json', 'machine-readable output')
+    .action(async (o: CommonOpts) => {
     const ctx = await prepare(o);
     const client = await connectClient(ctx.conn);
     const rows = [];
