@@ -154,8 +154,8 @@ describe('cancel, interruptions and added jobs', () => {
 
   it('a replacement that cannot be made does not fail the burst: the job that no longer fits fails with the reason, nothing is left', async () => {
     const dir = workdir();
-    // node 1 is the replacement's index (node-0-r1): only it fails, on every attempt.
-    const h = await start(c, TQ, uid('noreplace'), input([long('victim', 3)], { workdir: dir, fault: { step: 'provision', node: 1 } }));
+    // Only the replacement (node-0-r1, rank 0 like the node it replaces) fails, on every attempt.
+    const h = await start(c, TQ, uid('noreplace'), input([long('victim', 3)], { workdir: dir, fault: { step: 'provision', replacement: true } }));
     await running(h, 'victim');
     await h.signal(interruptionSignal, { node: 'node-0', kind: 'spot-interruption', reason: 'two-minute warning' });
     const r = await result(h);
