@@ -9,7 +9,7 @@ import { dataConverterFromEnv } from '../temporal/codec.js';
 import { readServerInfo } from '../temporal/dev-server.js';
 import { stateDir } from '../temporal/paths.js';
 
-export const EXIT = { ok: 0, failed: 1, input: 2, cancelled: 3 } as const;
+export { EXIT } from './failure.js';
 
 /** Flags every command that talks to Temporal takes (Temporal CLI names). */
 export function withConnectionFlags(cmd: Command): Command {
@@ -68,7 +68,9 @@ export function uiUrlFor(conn: ResolvedConnection, workflowId: string, env = pro
     if (info?.uiUrl && info.address === conn.address) base = info.uiUrl;
   }
   if (!base) {
-    const [host, port] = conn.address.split(':');
+    const cut = conn.address.lastIndexOf(':');
+    const host = conn.address.slice(0, cut);
+    const port = conn.address.slice(cut + 1);
     base = conn.address.includes('tmprl.cloud') ? 'https://cloud.temporal.io' : `http://${host}:${Number(port) + 1000}`;
   }
   return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(conn.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
@@ -82,6 +84,17 @@ export function zArg<T>(schema: z.ZodType<T>, flag: string) {
     return r.data;
   };
 }
+
+/** A workflow or schedule id given as an argument: not empty, no control characters, a sane length. */
+export const idArg = (name: string) =>
+  zArg(
+    z
+      .string()
+      .refine((v) => v.trim().length > 0, 'must not be empty')
+      .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters')
+      .refine((v) => v.length <= 1000, 'at most 1000 characters'),
+    name,
+  );
 
 export const intArg = (flag: string, min: number, max: number) => zArg(z.coerce.number().int('must be a whole number').min(min).max(max), flag);
 

@@ -1,6 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { FluxburstError, InputError } from '../core/errors.js';
-import { EXIT } from './common.js';
+import { EXIT, debugWanted, reportFailure } from './failure.js';
 import { registerBurst } from './commands/burst.js';
 import { registerCodec } from './commands/codec.js';
 import { registerConfigCommands } from './commands/config.js';
@@ -17,7 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('fluxburst')
     .description('Burst HPC jobs from a local queue onto extra capacity, durably, on Temporal.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // commander's own complaints (unknown option, missing argument) end as one line like every other failure.
+    .configureOutput({ outputError: (str, write) => write(`${str.replace(/\s*\n\s*/g, ' ').trim()} (run with --help for usage)\n`) })
+    .option('--debug', 'on failure, print the stack too (env FLUXBURST_DEBUG=1)')
     .exitOverride();
   registerServer(program);
   registerWorker(program);
@@ -37,8 +38,14 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Exit codes: 0 ok, 1 the burst or a call failed, 2 bad input (nothing started), 3 cancelled. */
+/**
+ * Exit codes: 0 ok, 1 the burst or a call failed, 2 bad input (nothing started), 3 cancelled.
+ * Every failure — thrown, rejected, or raised outside the command's promise — goes through one
+ * boundary (./failure.ts): one line on stderr, the stack only under --debug.
+ */
 export async function main(argv = process.argv): Promise<number> {
+  const debug = debugWanted(argv);
+  installProcessBoundary(debug);
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -47,17 +54,21 @@ export async function main(argv = process.argv): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.input; // commander already printed which flag or argument is wrong
     }
-    if (e instanceof InputError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return EXIT.input;
-    }
-    if (e instanceof FluxburstError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return EXIT.failed;
-    }
-    // gRPC failures wrap the server's words in `cause.details`: show them, not only "… failed".
-    const details = (e as { cause?: { details?: string } }).cause?.details;
-    process.stderr.write(`error: ${details ? `${(e as Error).message}: ${details}\n` : ''}${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.failed;
+    return reportFailure(e, debug);
   }
+}
+
+let installed = false;
+/** A rejection or exception outside the command's promise (an event handler, a timer) ends the same way. */
+function installProcessBoundary(debug: boolean): void {
+  if (installed) return;
+  installed = true;
+  const fail = (e: unknown) => {
+    const code = reportFailure(e, debug);
+    process.exitCode = code;
+    // Let stderr drain, then go: what was running is in an unknown state.
+    setImmediate(() => process.exit(code));
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
 }

@@ -18,7 +18,13 @@ export function parseConfig(text: string, origin: string, reg: PluginRegistry, b
   if (doc.errors.length) {
     throw new InputError(origin, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (e) {
+    // The parser's own guards (an alias bomb: "Excessive alias count…") refuse the file as a whole.
+    throw new InputError(origin, [{ path: '', message: `YAML: ${(e as Error).message.split('\n')[0]}` }]);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(origin, [{ path: '', message: 'expected a mapping at the top level' }]);
   const config = parseOrThrow(configSchema(reg), raw, origin);
   if (config.jobs && !isAbsolute(config.jobs)) config.jobs = resolve(baseDir, config.jobs);

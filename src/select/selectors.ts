@@ -66,7 +66,12 @@ export async function loadModuleSelector(path: string, name: string): Promise<Se
   const fn = mod[name];
   if (typeof fn !== 'function') throw new InputError('selector', [{ path: 'select.export', message: `${path} exports no function "${name}"` }]);
   return (job) => {
-    const r = (fn as (j: Job) => unknown)(job);
+    let r: unknown;
+    try {
+      r = (fn as (j: Job) => unknown)(job);
+    } catch (e) {
+      throw new InputError('selector', [{ path: 'select.export', message: `${path}#${name} threw for job ${job.id}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` }]);
+    }
     if (r === true || r === false) return r;
     throw new InputError('selector', [{ path: 'select.export', message: `${path}#${name} returned ${typeof r} for job ${job.id}; it must return true or false` }]);
   };

@@ -85,10 +85,12 @@ export function resolveConnection(flags: ConnectionFlags, section?: Config['temp
     value: DEFAULT_ADDRESS,
     field: '--address',
   };
-  if (!/^[^\s:]+:\d{1,5}$/.test(address.value) || Number(address.value.split(':').pop()) > 65535) {
+  // host:port, or [IPv6]:port (gRPC's own form for an IPv6 literal).
+  if (!/^(\[[0-9A-Fa-f:.]+(%[\w.-]+)?\]|[^\s:[\]]+):\d{1,5}$/.test(address.value) || Number(address.value.split(':').pop()) > 65535) {
     throw bad(address.field, `"${address.value}" is not host:port`);
   }
-  const namespace = pick(flag(flags.namespace, '--namespace'), fromProfile(profile.namespace, 'TEMPORAL_NAMESPACE', 'namespace'), flag(section?.namespace, 'temporal.namespace'))?.value ?? 'default';
+  const ns = pick(flag(flags.namespace, '--namespace'), fromProfile(profile.namespace, 'TEMPORAL_NAMESPACE', 'namespace'), flag(section?.namespace, 'temporal.namespace'));
+  const namespace = ns?.value ?? 'default';
 
   const keyFromEnv = (name: string | undefined, field: string): Found<string> | undefined => {
     if (!name) return undefined;
@@ -102,7 +104,10 @@ export function resolveConnection(flags: ConnectionFlags, section?: Config['temp
     fromProfile(profile.apiKey, 'TEMPORAL_API_KEY', 'api_key') ??
     keyFromEnv(section?.apiKeyEnv, 'temporal.apiKeyEnv');
 
-  const out: ResolvedConnection = { address: address.value, namespace, taskQueue: flags.taskQueue ?? section?.taskQueue ?? DEFAULT_TASK_QUEUE };
+  if (!namespace.trim()) throw bad(ns?.field ?? '--namespace', 'must not be empty');
+  const taskQueue = flags.taskQueue ?? section?.taskQueue ?? DEFAULT_TASK_QUEUE;
+  if (!taskQueue.trim() || /[\u0000-\u001f]/.test(taskQueue)) throw bad('--task-queue', 'must be a non-empty name without control characters');
+  const out: ResolvedConnection = { address: address.value, namespace, taskQueue };
   if (apiKey) out.apiKey = apiKey.value;
   if (profile.grpcMeta && Object.keys(profile.grpcMeta).length) out.metadata = profile.grpcMeta;
   const tlsOption = resolveTls(flags, profile.tls, section?.tls, env, p, !!apiKey);

@@ -13,8 +13,6 @@ import { CLI, type CliResult, address, client, uid, waitFor } from '../support/h
 const RUN = uid('badin');
 /** A task queue no worker polls: even a wrongly started burst would not do anything. */
 const TQ = `${RUN}-tq`;
-const owners: string[] = [];
-const scheduleIds: string[] = [];
 const dirs: string[] = [];
 const started: string[] = []; // workflow ids the positive control started, terminated afterwards
 
@@ -67,10 +65,18 @@ const badConfig = (name: string, config: string, ...expected: (string | RegExp)[
 /** `burst -j jobs.yaml` with the given jobs text. */
 const badJobs = (name: string, jobs: string, ...expected: (string | RegExp)[]): Case =>
   burst(name, { files: { 'jobs.yaml': jobs }, args: () => ['-j', 'jobs.yaml'], expect: () => expected });
-const schedId = (tag: string, id = `${RUN}-${tag}`) => {
-  scheduleIds.push(id);
-  return id;
-};
+/**
+ * Schedule ids the cases would create, fixed before any test runs: each test passes alone (`-t`),
+ * and the last one checks all of them whichever ran.
+ */
+const SCHED = {
+  nocron: `${RUN}-nocron`,
+  badcron: `${RUN}-badcron`,
+  eightcron: `${RUN}-eightcron`,
+  badid: `${RUN.toUpperCase()}_Bad`,
+  badjobs: `${RUN}-badjobs`,
+} as const;
+const scheduleIds: string[] = Object.values(SCHED);
 
 const FLUX_SPEC = `  spec:\n    resources: [{ type: node, count: 1, with: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1 }] }] }]\n`;
 
@@ -93,9 +99,9 @@ const cases: Case[] = [
   badConfig('match selector without conditions', 'select: { kind: match }\n', 'select: give `all` or `any` conditions'),
   badConfig('selector condition with two tests', 'select: { kind: match, all: [{ path: nodes, min: 1, equals: 2 }] }\n', 'select.all[0]: give exactly one test'),
   badConfig('selector condition on an unknown field', 'select: { kind: match, all: [{ path: color, exists: true }] }\n', 'select.all[0].path: a job field'),
-  badConfig('invalid YAML syntax', 'name: demo\ntargets: [local\nmaxNodes: 3\n', /invalid config config\.yaml:\n {2}- \(root\): YAML: .* at line \d+, column \d+/),
+  badConfig('invalid YAML syntax', 'name: demo\ntargets: [local\nmaxNodes: 3\n', /invalid config config\.yaml: YAML: .* at line \d+, column \d+/),
   badConfig('duplicate YAML keys', 'name: demo\nmaxNodes: 2\nname: other\n', 'YAML: Map keys must be unique at line 3, column 1'),
-  badConfig('top level is a list, not a mapping', '- name: demo\n', '(root): expected a mapping at the top level'),
+  badConfig('top level is a list, not a mapping', '- name: demo\n', 'invalid config config.yaml: expected a mapping at the top level'),
   badConfig('timeouts.heartbeatSeconds 0', 'timeouts:\n  heartbeatSeconds: 0\n', /timeouts\.heartbeatSeconds: .*>0/),
   badConfig('every bad field named at once', 'limits: { maxNodes: 20000 }\ntimeouts:\n  stepSeconds: 99999999\n', /limits\.maxNodes: .*<=10000/, /timeouts\.stepSeconds: .*<=21600/),
   badConfig('select.kind not a known selector', 'select:\n  kind: all\n', /select\.kind: Invalid discriminator value\. Expected 'burstable' \| 'match' \| 'module'/),
@@ -145,24 +151,24 @@ const cases: Case[] = [
   badConfig('limits.maxSpend negative', 'limits: { maxSpend: -1 }\n', /limits\.maxSpend: .*>0/),
   other('worker --max-activities 0', { args: ({ addr }) => ['worker', '--address', addr, '--task-queue', TQ, '--max-activities', '0'], expect: () => [/--max-activities: .*>=1/] }),
   other('schedule create without --cron', {
-    args: ({ addr }) => ['schedule', 'create', schedId('nocron'), '--address', addr, '-j', 'jobs.yaml'],
+    args: ({ addr }) => ['schedule', 'create', SCHED.nocron, '--address', addr, '-j', 'jobs.yaml'],
     expect: () => ["required option '--cron <expr>' not specified"],
   }),
   other('schedule create with a bad cron', {
-    args: ({ addr }) => ['schedule', 'create', schedId('badcron'), '--cron', 'every day', '--address', addr, '-j', 'jobs.yaml'],
+    args: ({ addr }) => ['schedule', 'create', SCHED.badcron, '--cron', 'every day', '--address', addr, '-j', 'jobs.yaml'],
     expect: () => ['--cron: "every day" is not a cron expression'],
   }),
   other('schedule create with an eight-field cron', {
-    args: ({ addr }) => ['schedule', 'create', schedId('eightcron'), '--cron', '0 0 */5 * * * * 2030', '--address', addr, '-j', 'jobs.yaml'],
+    args: ({ addr }) => ['schedule', 'create', SCHED.eightcron, '--cron', '0 0 */5 * * * * 2030', '--address', addr, '-j', 'jobs.yaml'],
     expect: () => ['--cron: "0 0 */5 * * * * 2030" is not a cron expression'],
   }),
   other('schedule create with a bad schedule id', {
-    args: ({ addr }) => ['schedule', 'create', schedId('', `${RUN.toUpperCase()}_Bad`), '--cron', '*/5 * * * *', '--address', addr, '-j', 'jobs.yaml'],
+    args: ({ addr }) => ['schedule', 'create', SCHED.badid, '--cron', '*/5 * * * *', '--address', addr, '-j', 'jobs.yaml'],
     expect: () => ['<id>: lowercase letters, digits and dashes'],
   }),
   other('schedule create with a bad jobs file', {
     files: { 'jobs.yaml': '- id: a\n  command: [x]\n  nodez: 2\n' },
-    args: ({ addr }) => ['schedule', 'create', schedId('badjobs'), '--cron', '*/5 * * * *', '--address', addr, '-j', 'jobs.yaml'],
+    args: ({ addr }) => ['schedule', 'create', SCHED.badjobs, '--cron', '*/5 * * * *', '--address', addr, '-j', 'jobs.yaml'],
     expect: () => ['jobs[0].nodez: unknown field'],
   }),
   other("list --phase \"x' OR 1=1\"", { args: ({ addr }) => ['list', '--address', addr, '--phase', "x' OR 1=1"], expect: () => ['--phase: letters, digits, . _ : - only'] }),
@@ -182,7 +188,7 @@ const cases: Case[] = [
   ),
   badJobs('short-form typo', '- id: a\n  command: [x]\n  nodez: 2\n', 'jobs[0].nodez: unknown field'),
   badJobs('entry that is not a mapping', '- id: a\n  command: [x]\n- just a string\n', 'jobs[1]: expected a mapping'),
-  burst('jobs JSON syntax error', { files: { 'jobs.json': '[{"id": "a", "command": ["x"],}]' }, args: () => ['-j', 'jobs.json'], expect: () => ['(root): not valid JSON'] }),
+  burst('jobs JSON syntax error', { files: { 'jobs.json': '[{"id": "a", "command": ["x"],}]' }, args: () => ['-j', 'jobs.json'], expect: () => [/invalid jobs file \S*jobs\.json: not valid JSON/] }),
   burst('job needs more nodes than local maxNodes', {
     files: { 'config.yaml': 'targets:\n  - plugin: local\n    params:\n      maxNodes: 2\n', 'jobs.yaml': '- id: wide\n  command: [x]\n  nodes: 3\n  burstable: true\n' },
     args: () => ['-c', 'config.yaml', '-j', 'jobs.yaml'],
@@ -195,7 +201,9 @@ const cases: Case[] = [
   }),
 ];
 
-const burstOwners = new Map<string, string>();
+/** Each burst case's own owner, fixed by its place in the list (not by which tests ran before). */
+const ownerOf = (i: number) => `${RUN}-c${i}`;
+const owners: string[] = cases.flatMap((c, i) => (c.kind === 'burst' ? [ownerOf(i)] : []));
 
 describe('bad input exits 2, names the field and starts nothing', () => {
   afterAll(async () => {
@@ -217,9 +225,7 @@ describe('bad input exits 2, names the field and starts nothing', () => {
       const addr = address();
       let args = tc.args({ dir, addr });
       if (tc.kind === 'burst') {
-        const owner = `${RUN}-c${i}`;
-        owners.push(owner);
-        burstOwners.set(tc.name, owner);
+        const owner = ownerOf(i);
         args = ['burst', ...args, '--owner', owner, '--task-queue', TQ, ...(tc.noAddress ? [] : ['--address', addr])];
       }
       const r = await run(args, dir, tc.env?.(dir));

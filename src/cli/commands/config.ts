@@ -66,7 +66,12 @@ export function registerConfigCommands(program: Command): void {
         process.stdout.write(`${bursts.length} burst(s), ~$${bursts.reduce((a, b) => a + b.costPerHour, 0).toFixed(2)}/hour; ${p.selection.skipped.length} job(s) not selected\n`);
         for (const u of p.plan.unfit) process.stdout.write(`unfit: job ${u.jobId}: ${u.reason}\n`);
       }
-      if (p.plan.unfit.length) process.exitCode = 2;
+      if (p.plan.unfit.length) {
+        // stdout keeps the plan (a pipe reads it); the reason for exit 2 goes where errors go.
+        const list = p.plan.unfit.map((u) => `job ${u.jobId}: ${u.reason}`).join('; ');
+        process.stderr.write(`error: ${p.plan.unfit.length} job(s) fit no target: ${list}\n`);
+        process.exitCode = 2;
+      }
     });
 
   program

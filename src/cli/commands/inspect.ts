@@ -4,13 +4,13 @@ import { FluxburstError, InputError } from '../../core/errors.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { cancelSignal, jobDoneUpdate, statusQuery } from '../../../workflows/messages.js';
-import { type CommonOpts, connectClient, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
+import { type CommonOpts, connectClient, idArg, prepare, printJson, uiUrlFor, withConnectionFlags } from '../common.js';
 import { jobsTable, table, timelineTable } from '../render.js';
 
 const KEYWORD = /^[\w.:-]+$/;
 
 export function registerInspect(program: Command): void {
-  withConnectionFlags(program.command('status').argument('<burst>', 'burst id (workflow id)').description("Show a burst's phases, resources and jobs."))
+  withConnectionFlags(program.command('status').argument('<burst>', 'burst id (workflow id)', idArg('<burst>')).description("Show a burst's phases, resources and jobs."))
     .option('--json', 'machine-readable output')
     .action(async (id: string, o: CommonOpts) => {
       const ctx = await prepare(o);
@@ -83,7 +83,7 @@ export function registerInspect(program: Command): void {
       process.stdout.write(table(['BURST', 'STATUS', 'PHASE', 'PLUGIN', 'OWNER', 'STARTED'], rows.map((r) => [r.burstId, r.status, r.phase, r.plugin, r.owner, r.started])));
     });
 
-  withConnectionFlags(program.command('cancel').argument('<burst>', 'burst id').description('Stop a burst: running jobs are cancelled and everything it made is torn down.'))
+  withConnectionFlags(program.command('cancel').argument('<burst>', 'burst id', idArg('<burst>')).description('Stop a burst: running jobs are cancelled and everything it made is torn down.'))
     .option('--reason <text>', 'why (kept in the burst status)', 'cancelled from the CLI')
     .option('--wait', 'wait until teardown has finished')
     .action(async (id: string, o: CommonOpts & { reason: string; wait?: boolean }) => {
@@ -106,8 +106,8 @@ export function registerInspect(program: Command): void {
   withConnectionFlags(
     program
       .command('report')
-      .argument('<burst>', 'burst id')
-      .argument('<job>', 'job id')
+      .argument('<burst>', 'burst id', idArg('<burst>'))
+      .argument('<job>', 'job id', idArg('<job>'))
       .description("Tell a burst that one of its jobs finished on the local scheduler (for a scheduler epilog; plugins that only add nodes, like aws-ec2)."),
   )
     .requiredOption('--exit <code>', 'the job\'s exit code')
