@@ -1,0 +1,88 @@
+// Issue 12 end to end, on real parts only: a real flux-core lead (testkit/flux), the real
+// Temporal dev server, `fluxburst watch` from the CLI. A job submitted to Flux as burstable and
+// pending for want of nodes is burst: brokers claim the lead's burst slots and join, Flux runs
+// the job on them, the burst follows it in Flux and reports Flux's result, the brokers stop, the
+// ranks go offline, nothing is left drained or running.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BurstResult } from '../../src/core/types.js';
+import { FLUX_SLOT_ENV } from '../../src/plugins/local/flux-broker.js';
+import { processesWithEnv } from '../../src/plugins/local/layout.js';
+import { type FluxLead, startFluxLead } from '../../testkit/flux/lead.js';
+import { address, cliAsync, client, startWorker, uid, waitFor } from '../support/harness.js';
+
+let lead: FluxLead;
+let c: Client;
+let w: Awaited<ReturnType<typeof startWorker>>;
+const tq = uid('tq-flux');
+const savedUri = process.env.FLUX_URI;
+
+beforeAll(async () => {
+  lead = await startFluxLead({ slots: 2 });
+  // The worker's Flux is the lead: its source reads it, its activities follow jobs there.
+  process.env.FLUX_URI = lead.uri;
+  c = await client();
+  w = await startWorker(tq);
+}, 120_000);
+afterAll(async () => {
+  await w?.stop();
+  if (savedUri === undefined) delete process.env.FLUX_URI;
+  else process.env.FLUX_URI = savedUri;
+  const left = await lead?.stop();
+  expect(left).toEqual({ processes: [], dir: false });
+});
+
+const jobInfo = async (id: string) => JSON.parse(await lead.run(['jobs', '--json', id])) as { state: string; result?: string; returncode?: number; nodelist?: string };
+
+describe('a pending Flux job, burst by fluxburst watch', () => {
+  it('runs on burst brokers that join the lead; the burst reports Flux\'s result; brokers stop; ranks go offline', async () => {
+    const out = join(lead.dir, 'out.{{id}}');
+    // Three nodes: the lead alone cannot run it, so it waits (SCHED) for the burst slots.
+    const fluxId = (await lead.run(['submit', '-N3', '--setattr=system.burstable=1', `--output=${out}`, lead.flux, 'getattr', 'hostname'])).trim();
+    expect((await jobInfo(fluxId)).state).toBe('SCHED');
+    const workdir = join(lead.dir, 'nodes');
+    const cfg = join(lead.dir, 'fluxburst.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'name: fluxe2e',
+        `flux: {command: ${lead.flux}}`,
+        'targets:',
+        '  - plugin: local',
+        `    params: {workdir: ${workdir}, readyTimeoutSeconds: 30, flux: {config: ${lead.configDir}, lead: ${lead.uri}, stopGraceSeconds: 5}}`,
+        '',
+      ].join('\n'),
+    );
+    const r = await cliAsync(['watch', '--once', '--json', '--address', address(), '--task-queue', tq, '--config', cfg], { FLUX_URI: lead.uri });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const burstId = await waitFor(async () => {
+      for await (const x of c.workflow.list({ query: `WorkflowType = 'burstWorkflow' AND WorkflowId STARTS_WITH 'fluxe2e-'` })) return x.workflowId;
+      return undefined;
+    }, 30_000, 'the watch started a burst');
+    const res = (await c.workflow.getHandle(burstId).result()) as BurstResult;
+    expect(res.outcome).toBe('completed');
+    // Flux ran it; the burst followed it there and reports Flux's result.
+    expect(res.status.counts).toMatchObject({ total: 1, completed: 1, failed: 0 });
+    const decimal = (await lead.run(['job', 'id', '--to=dec', fluxId])).trim(); // fluxburst's job ids are Flux's, in decimal
+    const js = res.status.jobs.find((j) => j.id === decimal)!;
+    expect(js).toMatchObject({ state: 'completed', result: { exitCode: 0 } });
+    const info = await jobInfo(fluxId);
+    expect(info).toMatchObject({ state: 'INACTIVE', result: 'COMPLETED', returncode: 0 });
+    // The job's own output proves where it ran: the lead and both burst ranks.
+    expect(readFileSync(out.replace('{{id}}', fluxId), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['burst-0', 'burst-1', 'lead']);
+    // Brokers stopped, ranks offline at the lead, nothing drained, and the lead still takes work.
+    expect(processesWithEnv(FLUX_SLOT_ENV, workdir, true)).toEqual([]);
+    expect(await lead.onlineHosts()).toEqual(['lead']);
+    expect((await lead.run(['resource', 'status', '--states=drained,draining', '-no', '{nodelist}'])).trim()).toBe('');
+    const after = (await lead.run(['submit', '-N1', 'true'])).trim();
+    await waitFor(async () => ((await jobInfo(after)).state === 'INACTIVE' ? true : undefined), 30_000, 'the lead runs a job after the burst');
+    // The Flux job was followed in batches, not one workflow event per poll: a handful of calls.
+    const h = await c.workflow.getHandle(burstId).fetchHistory();
+    const follows = (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'followFluxJobs');
+    expect(follows.length).toBeGreaterThanOrEqual(1);
+    expect(follows.length).toBeLessThan(10);
+  }, 240_000);
+});
