@@ -9,5 +9,6 @@ FILES=(
   eslint.config.js
   tsconfig.test.json
   test/unit/lint-rules.test.ts
+  test/unit/error-codes.test.ts
 )
 exec npx prettier --check --log-level warn "${FILES[@]}"

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes.js';
-import { FluxburstError } from '../core/errors.js';
+import { FluxburstError, isFailureType } from '../core/errors.js';
 import { temporalCliPath } from './paths.js';
 
 export interface DevServerOptions {
@@ -106,7 +106,8 @@ export async function startDevServer(o: DevServerOptions): Promise<{ child: Chil
   } catch (e) {
     if (!exited) child.kill('SIGKILL');
     const tailLog = readFileSync(join(o.stateDir, 'server.log'), 'utf8').split('\n').slice(-5).join('\n');
-    throw new FluxburstError((e as FluxburstError).code ?? 'ServerFailed', `${(e as Error).message}\n${tailLog}`);
+    const code = e instanceof FluxburstError && isFailureType(e.code) ? e.code : 'ServerFailed';
+    throw new FluxburstError(code, `${(e as Error).message}\n${tailLog}`);
   }
   const info: DevServerInfo = { pid: child.pid!, address, dbFile: join(o.stateDir, 'temporal.db') };
   if (!o.headless) info.uiUrl = `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${o.uiPort ?? port + 1000}`;

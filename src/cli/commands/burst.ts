@@ -6,7 +6,7 @@ import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBursts } from '../../plan/prepare.js';
 import { chooseAndPlan } from '../../plan/choose.js';
 import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
-import { FluxburstError, InputError } from '../../core/errors.js';
+import { FluxburstError, InputError, providerCode } from '../../core/errors.js';
 import type { CredentialRef } from '../../core/types.js';
 import type { PluginContext } from '../../plugins/contract.js';
 import { resolveCredentials } from '../../plugins/credentials.js';
@@ -79,7 +79,7 @@ export function registerBurst(program: Command): void {
           });
           process.stdout.write(`dry run: ${bursts.length} burst(s), nothing started\n`);
         }
-        if (refused.length) throw new FluxburstError(refused[0]!.code, `dry run: the provider refused ${refused.map((c) => `${c.call} (${c.code})`).join(', ')}`);
+        if (refused.length) throw new FluxburstError(providerCode(refused[0]!.code), `dry run: the provider refused ${refused.map((c) => `${c.call} (${c.code})`).join(', ')}`);
         return;
       }
       const client = await connectClient(ctx.conn);

@@ -1,4 +1,4 @@
-import { CapacityError, FluxburstError, TransientError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, providerCode, TransientError } from '../../core/errors.js';
 
 /**
  * EC2 error codes that mean "no capacity for this offering (or this account) right now". They
@@ -67,8 +67,8 @@ export function fromEc2(e: unknown, what: string): FluxburstError {
   if (e instanceof FluxburstError) return e;
   const code = ec2Code(e);
   const msg = `${what}: ${code ? `${code}: ` : ''}${(e as Error)?.message ?? String(e)}`;
-  if (isCapacityCode(code)) return new CapacityError(msg, code);
-  if (code && PERMANENT_CODES.has(code)) return new FluxburstError(code, msg, { retryable: false, cause: e });
+  if (code && isCapacityCode(code)) return new CapacityError(msg, providerCode(code));
+  if (code && PERMANENT_CODES.has(code)) return new FluxburstError(providerCode(code), msg, { retryable: false, cause: e });
   return new TransientError(msg, e);
 }
 

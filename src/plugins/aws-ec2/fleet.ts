@@ -20,7 +20,7 @@ import {
   type Instance,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CapacityError, TransientError } from '../../core/errors.js';
+import { CapacityError, providerCode, TransientError } from '../../core/errors.js';
 import { ACCOUNT_LIMIT_CODES, ec2, ec2Code, fromEc2, isCapacityCode, isNotFound } from './errors.js';
 import { type CapacityKind, type UnavailableOfferings, unavailableOfferings } from './offerings.js';
 import type { AwsEc2Params } from './params.js';
@@ -412,6 +412,6 @@ export async function launchFleet(client: EC2Client, p: AwsEc2Params, r: FleetRe
   throw new CapacityError(
     `no capacity for ${r.count} x {${r.types.join(', ')}} in {${p.subnetIds.join(', ')}} (${capacityOrder(p.capacityType).join(' then ')}): ` +
       `${code}${lastCapacity?.message ? `: ${lastCapacity.message}` : ''} [tried: ${tried.join('; ') || 'nothing: every offering is marked unavailable'}]`,
-    code,
+    providerCode(code),
   );
 }

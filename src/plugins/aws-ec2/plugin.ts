@@ -4,7 +4,7 @@
 // cache), launch-template, placement, fleet; this file wires them to the plugin contract.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeLaunchTemplatesCommand, DescribePlacementGroupsCommand, DescribeSpotInstanceRequestsCommand, type Instance, type SpotInstanceRequest } from '@aws-sdk/client-ec2';
-import { CapacityError, NodeLostError, TransientError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, NodeLostError, TransientError } from '../../core/errors.js';
 import { registerNode } from '../../slurm/scontrol.js';
 import type { BurstPlan, Interruption, ProvisionStep, ResourceRef } from '../../core/types.js';
 import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
@@ -185,7 +185,7 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
         return { key: step.key, kind: 'fleet', id: res.fleetIds[0] ?? `fleet:${ctx.burstId}`, nodes: instances.map((i) => i.node), data };
       }
       default:
-        throw new TransientError(`aws-ec2 cannot provision a ${step.kind}`);
+        throw new FluxburstError('Unsupported', `aws-ec2 cannot provision a ${step.kind}`); // a retry cannot help
     }
   },
 

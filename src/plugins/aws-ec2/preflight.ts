@@ -1,7 +1,7 @@
 // `--dry-run` on EC2: ask EC2 itself whether the launch would be allowed, with DryRun, so a
 // missing permission, a wrong AMI, subnet or security group is found before anything exists.
 import { CreateLaunchTemplateCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { CapacityError, FluxburstError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, providerCode } from '../../core/errors.js';
 import type { Job } from '../../core/types.js';
 import { ec2Code } from './errors.js';
 import { launchTemplateData, launchTemplateName } from './launch-template.js';
@@ -64,5 +64,5 @@ export async function preflight(client: EC2Client, jobs: Job[], p: AwsEc2Params,
 export function preflightError(checks: PreflightCheck[]): FluxburstError | undefined {
   const bad = checks.filter((c) => !c.ok);
   if (!bad.length) return undefined;
-  return new FluxburstError(bad[0]!.code, `EC2 DryRun refused: ${bad.map((c) => `${c.call}: ${c.code}${c.message ? ` (${c.message})` : ''}`).join('; ')}`, { retryable: false });
+  return new FluxburstError(providerCode(bad[0]!.code), `EC2 DryRun refused: ${bad.map((c) => `${c.call}: ${c.code}${c.message ? ` (${c.message})` : ''}`).join('; ')}`, { retryable: false });
 }

@@ -2,7 +2,7 @@
 // UNAVAILABLE and DEADLINE_EXCEEDED on the idempotent methods (get/list/delete); what still
 // reaches us is either final (permission, quota, a bad request) or for Temporal to retry.
 import { status } from '@grpc/grpc-js';
-import { CapacityError, FluxburstError, NotFoundError, TransientError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, NotFoundError, providerCode, TransientError } from '../../core/errors.js';
 
 export const grpcCode = (e: unknown): number | undefined => {
   const c = (e as { code?: unknown } | null)?.code;
@@ -32,7 +32,7 @@ export function fromGrpc(e: unknown, what: string): FluxburstError {
   if (code === status.NOT_FOUND) return new NotFoundError(msg);
   // Quota (CPUS, IN_USE_ADDRESSES) or a zone out of machines: no retry changes that soon.
   if (code === status.RESOURCE_EXHAUSTED) return new CapacityError(msg, 'ResourceExhausted');
-  if (PERMANENT.has(code)) return new FluxburstError(codeName(code), msg, { retryable: false, cause: e });
+  if (PERMANENT.has(code)) return new FluxburstError(providerCode(codeName(code)), msg, { retryable: false, cause: e });
   return new TransientError(msg, e);
 }
 
@@ -49,5 +49,5 @@ export function operationFailed(what: string, err: { code?: number | null; messa
   const code = err.code ?? status.UNKNOWN;
   const msg = `${what} failed: ${codeName(code)}: ${err.message ?? ''}`.trim();
   if (code === status.RESOURCE_EXHAUSTED || /STOCKOUT|does not have enough resources/i.test(err.message ?? '')) return new CapacityError(msg, 'ResourceExhausted');
-  return new FluxburstError(codeName(code), msg, { retryable: false });
+  return new FluxburstError(providerCode(codeName(code)), msg, { retryable: false });
 }

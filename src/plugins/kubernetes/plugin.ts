@@ -2,7 +2,7 @@
 // secrets and either a Flux Operator MiniCluster or gang-scheduled broker pods. This file wires
 // the modules (params, client, errors, labels, namespace, secrets, minicluster, podgroup, watch)
 // to the plugin contract.
-import { CapacityError, FluxburstError, NodeLostError, TransientError } from '../../core/errors.js';
+import { CapacityError, FluxburstError, NodeLostError } from '../../core/errors.js';
 import type { BurstPlan, Interruption, ProvisionStep, ResourceRef } from '../../core/types.js';
 import { definePlugin, type OwnedResource, type PluginContext } from '../contract.js';
 import { kubeClient, type Kube } from './client.js';
@@ -225,7 +225,7 @@ export const kubernetesPlugin = definePlugin<KubernetesParams>({
         return { key: step.key, kind: 'pods', id: `${namespace}/${cluster.name}`, nodes: names, data };
       }
       default:
-        throw new TransientError(`kubernetes cannot provision a ${step.kind}`);
+        throw new FluxburstError('Unsupported', `kubernetes cannot provision a ${step.kind}`); // a retry cannot help
     }
   },
 

@@ -241,7 +241,7 @@ export const localPlugin = definePlugin<LocalParams>({
   },
 
   async provision(step, _plan, p, ctx) {
-    if (step.kind !== 'node' || !step.node) throw new TransientError(`local plugin cannot provision a ${step.kind}`);
+    if (step.kind !== 'node' || !step.node) throw new FluxburstError('Unsupported', `local plugin cannot provision a ${step.kind}`);
     const index = nodeIndexOf(step);
     if (!p.fault?.afterCreate) maybeFault(p, 'provision', ctx, index, !!step.replaces);
     if (p.flux) {
