@@ -184,7 +184,7 @@ describe('local plugin, Flux mode, on a real lead', () => {
   it('a broker that dies is reported as node-lost; its teardown is still clean', async () => {
     const p = params();
     const c = ctx('burst-lost');
-    await runSaga(localPlugin, [job(2)], p, c, async (refs) => {
+    const { error } = await runSaga(localPlugin, [job(2)], p, c, async (refs) => {
       await localPlugin.join(refs, p, c);
       expect(await localPlugin.interruptions!(refs, p, c)).toEqual([]);
       const victim = refs.find((r) => r.node === 'burst-1')!;
@@ -196,6 +196,7 @@ describe('local plugin, Flux mode, on a real lead', () => {
       expect(lost).toEqual([{ node: 'burst-1', kind: 'node-lost', reason: expect.stringMatching(/Flux broker for burst-1 \(pid \d+\) is gone/) }]);
       await lead.run(['resource', 'drain', 'burst-1', 'node-lost (test)']);
     });
+    expect(error).toBeUndefined();
     await waitFor('burst-1 offline', async () => !(await lead.onlineHosts()).includes('burst-1'));
     await expectClean(p);
   });

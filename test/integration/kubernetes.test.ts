@@ -110,8 +110,10 @@ describe('kubernetes plugin on the fake apiserver', () => {
     const id = 'kube-int';
     const p = params();
     const c = ctx(id);
-    await burst(p, c, 2, async (refs) => {
+    const { error } = await burst(p, c, 2, async (refs) => {
       const ns = String(refs[0]!.id);
+      // The pods land on the first node (fake-node-0), whichever test ran before; spot-1 stays empty.
+      fake.addNode('fake-node-0');
       fake.addNode('spot-1');
       fake.makeReady(ns);
       await kubernetesPlugin.join(refs, p, c);
@@ -124,6 +126,7 @@ describe('kubernetes plugin on the fake apiserver', () => {
       await kubernetesPlugin.releaseNode!('burst-0-1', refs.find((r) => r.kind === 'minicluster')!, p, c);
       expect((await kubernetesPlugin.interruptions!(refs, p, c)).find((i) => i.node === 'burst-0-1')).toMatchObject({ kind: 'node-lost' });
     });
+    expect(error).toBeUndefined();
     expect(ours(id)).toEqual([]);
   });
 

@@ -2,10 +2,18 @@ import type { BurstPlan, Job, ResourceRef } from '../../src/core/types.js';
 import type { Plugin, PluginContext } from '../../src/plugins/contract.js';
 import { Saga } from '../../workflows/saga.js';
 
+/** An `expect(...)` failure (chai's AssertionError, as vitest throws it): the test's own verdict, never the product's error. */
+export function isAssertionError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AssertionError' || e.constructor?.name === 'AssertionError');
+}
+
 /**
  * A plugin driven as the burst workflow drives it, without Temporal: plan, provision each step
  * with its compensation recorded first (the workflows' own Saga), run `between`, then undo every
- * step newest first. A provision failure is returned; a teardown failure is thrown.
+ * step newest first. A provision failure (or a plugin error thrown inside `between`) is returned
+ * as `error`; an assertion that failed inside `between` is rethrown once the rollback ran, so a
+ * wrong expectation there fails the test whether or not the caller looks at `error`. A teardown
+ * failure is thrown.
  */
 export async function runSaga<P>(
   plugin: Plugin<P>,
@@ -25,6 +33,7 @@ export async function runSaga<P>(
     error = e;
   }
   const left = await saga.compensate((u) => plugin.teardown(u.step, u.ref, p, c));
+  if (isAssertionError(error)) throw error;
   if (left.length) throw left[0]!.error;
   return { plan, refs, error };
 }
