@@ -3,6 +3,7 @@ import { EXIT, debugWanted, reportFailure } from './failure.js';
 import { registerBurst } from './commands/burst.js';
 import { registerCodec } from './commands/codec.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerFlux } from './commands/flux.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerInterruptions } from './commands/interruptions.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerCodec(program);
   registerSlurm(program);
+  registerFlux(program);
   registerSweep(program);
   for (const c of program.commands) {
     c.exitOverride();

@@ -15,7 +15,7 @@ let savedUri: string | undefined;
 const acts = createFluxActivities();
 let source: SourceSpec;
 const env = new MockActivityEnvironment();
-const act = <T>(fn: () => Promise<T>) => env.run(fn);
+const act = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn) as Promise<T>;
 
 beforeAll(async () => {
   lead = await startFluxLead({ slots: 2 });

@@ -40,8 +40,8 @@ describe('the Flux source on a real instance', () => {
     expect(byId.get(n2c4)).toMatchObject({ name: 'n2c4', nodes: 2, tasks: 4 });
     expect(byId.get(held)).toMatchObject({ name: 'held', nodes: 1, tasks: 1 });
     // burstable comes from the jobspec, not the listing
-    expect(byId.get(n3)!.attributes.system?.burstable).toBe(1);
-    expect(byId.get(c4)!.attributes.system?.burstable).toBeUndefined();
+    expect((byId.get(n3)!.attributes.system as Record<string, unknown> | undefined)?.burstable).toBe(1);
+    expect((byId.get(c4)!.attributes.system as Record<string, unknown> | undefined)?.burstable).toBeUndefined();
     const sel = await selectJobs(jobs, { kind: 'burstable' });
     expect(sel.selected.map((j) => j.id).sort()).toEqual([n3, n2c4, held].sort());
 

@@ -9,6 +9,7 @@ import { makeSelector } from '../../select/selectors.js';
 import { loadRegistry } from '../../plugins/registry.js';
 import { type CommonOpts, prepare, printJson } from '../common.js';
 import { table } from '../render.js';
+import { fluxTargetIssues } from './flux.js';
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -31,6 +32,9 @@ export function registerConfigCommands(program: Command): void {
         ...(execPlan ? { plan: execPlan.path } : {}),
       };
       if (cfg.select.kind === 'module') await makeSelector(cfg.select as SelectorSpec); // the module loads and exports a function
+      // Targets whose brokers join a Flux lead: their broker config must match the running lead's.
+      const fluxIssues = await fluxTargetIssues(cfg.targets as Array<{ plugin: string; params?: Record<string, unknown> }>);
+      if (fluxIssues.length) throw new InputError('flux broker settings', fluxIssues);
       if (o.jobs || cfg.jobs) {
         const p = await prepareBursts({ config: cfg, registry: ctx.registry, jobsPath: o.jobs, target: o.plugin });
         if (p.plan.unfit.length) throw new InputError('plan', p.plan.unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
