@@ -15,7 +15,8 @@ import { projectRoot } from '../../src/temporal/paths.js';
 import { freePort } from '../../src/temporal/ports.js';
 
 const root = projectRoot();
-const python = join(root, '.tools', 'venv', 'bin', 'python');
+// FLUXBURST_MOTO_PYTHON: another interpreter (a test points it at a missing one to see the suite fail).
+const pythonPath = (): string => process.env.FLUXBURST_MOTO_PYTHON ?? join(root, '.tools', 'venv', 'bin', 'python');
 const launcher = join(root, 'testkit', 'moto', 'launcher.py');
 
 export type CapacityType = 'spot' | 'on-demand';
@@ -55,11 +56,21 @@ export interface Moto {
   calls(): Promise<Record<string, number>>;
 }
 
-export const motoAvailable = (): boolean => existsSync(python) && existsSync(launcher);
+export const motoAvailable = (): boolean => existsSync(pythonPath()) && existsSync(launcher);
+
+/**
+ * Throws, naming what is missing, unless moto can start: a test that needs moto fails without it
+ * instead of quietly doing less (the suite has no skips).
+ */
+export function requireMoto(): void {
+  const missing = [pythonPath(), launcher].filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`moto cannot start: ${missing.join(' and ')} missing (scripts/setup.sh --test installs it)`);
+}
 
 /** Start testkit/moto/launcher.py on a free port; resolves once it printed READY. */
 export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
-  if (!motoAvailable()) throw new Error(`${python} or ${launcher} is missing (make test installs them)`);
+  requireMoto();
+  const python = pythonPath();
   const port = await freePort();
   const child: ChildProcess = spawn(python, [launcher, '--port', String(port)], {
     cwd: root,
