@@ -267,6 +267,18 @@ describe('moto launcher', () => {
     expect(bad.name).toBe('InvalidFleetConfig');
   });
 
+  it('DeleteFleets of an instant fleet that launched nothing deletes it, as EC2 does (moto refused it with InvalidParameterCombination)', async () => {
+    await moto.unavailable({ instanceType: 'c5n.18xlarge', errorCode: 'InsufficientInstanceCapacity' });
+    await moto.unavailable({ instanceType: 'c6in.32xlarge', errorCode: 'InsufficientInstanceCapacity' });
+    const none = await ec2.send(new CreateFleetCommand(fleet({ total: 2 })));
+    expect(ids(none)).toEqual([]);
+    const del = await ec2.send(new DeleteFleetsCommand({ FleetIds: [none.FleetId!], TerminateInstances: true }));
+    expect(del.SuccessfulFleetDeletions?.map((d) => d.FleetId)).toEqual([none.FleetId]);
+    expect(del.UnsuccessfulFleetDeletions ?? []).toEqual([]);
+    const after = await ec2.send(new DescribeFleetsCommand({ FleetIds: [none.FleetId!] }));
+    expect(after.Fleets?.[0]?.FleetState).toMatch(/^deleted/);
+  });
+
   it('placement groups: create, describe, in-use delete failure, delete', async () => {
     const pg = await ec2.send(
       new CreatePlacementGroupCommand({

@@ -19,6 +19,8 @@ each modelled on the EC2 API reference (see testkit/moto/README.md):
   P8  boot time: fleet instances stay `pending` for a set time (control endpoint)
   P7  injected API faults (control endpoint): an EC2 action answers an error, before or
       after moto really did it (the "EC2 acted, the answer was lost" case)
+  P9  DeleteFleets with TerminateInstances of a fleet that has no instances left deletes it (moto
+      answered InvalidParameterCombination "No instances specified", which EC2 never does here)
   +   control endpoint under /_fluxburst/ and an EC2-action call counter
 """
 
@@ -502,6 +504,22 @@ def _boot(inst: Any, seconds: float) -> None:
 
 
 EC2Response.create_fleet = create_fleet  # type: ignore[method-assign]
+
+
+# P9: moto's Fleet.terminate_instances() calls terminate_instances([]) for a fleet without live
+# instances, which raises InvalidParameterCombination; EC2 deletes such a fleet and says so.
+_orig_fleet_terminate = Fleet.terminate_instances
+
+
+def _fleet_terminate_instances(self: Any) -> None:
+    live = [r for r in self.spot_requests + self.on_demand_instances
+            if getattr(getattr(r, "instance", None) or (r.get("instance") if isinstance(r, dict) else None), "state", "terminated") != "terminated"]
+    if not live:
+        return
+    _orig_fleet_terminate(self)
+
+
+Fleet.terminate_instances = _fleet_terminate_instances  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------------------

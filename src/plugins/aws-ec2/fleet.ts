@@ -109,8 +109,6 @@ export async function deleteFleets(client: EC2Client, fleetIds: string[]): Promi
       }
     } catch (e) {
       if (e instanceof TransientError) throw e;
-      // moto answers DeleteFleets of a fleet without instances this way; there is nothing to undo.
-      if (ec2Code(e) === 'InvalidParameterCombination' && /No instances/i.test((e as Error).message)) continue;
       if (!isNotFound(e)) throw fromEc2(e, `DeleteFleets ${id}`);
     }
   }

@@ -314,14 +314,12 @@ export const awsEc2Plugin = definePlugin<AwsEc2Params>({
       NextToken = r.NextToken;
     } while (NextToken);
     for (const f of await burstFleets(client)) out.push({ burstId: f.burstId, owner: f.owner, kind: 'fleet', id: f.id });
-    // Placement groups: always on AWS; on a stand-in endpoint (moto answers DescribePlacementGroups
-    // with HTTP 500) only for targets that make them.
-    if (p.placementGroup || !p.endpoint) {
-      const r = await ec2('DescribePlacementGroups', () => client.send(new DescribePlacementGroupsCommand({ Filters: tagFilters({ [TAG_CREATED_BY]: CREATED_BY }) })));
-      for (const g of r.PlacementGroups ?? []) {
-        if (g.State === 'deleted' || g.State === 'deleting') continue;
-        out.push({ burstId: tagOf(g.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(g.Tags, TAG_OWNER) ?? 'unknown', kind: 'placement-group', id: g.GroupName! });
-      }
+    // Placement groups, whatever the endpoint and whether or not this target makes them: an
+    // earlier config of the same account may have left some.
+    const r = await ec2('DescribePlacementGroups', () => client.send(new DescribePlacementGroupsCommand({ Filters: tagFilters({ [TAG_CREATED_BY]: CREATED_BY }) })));
+    for (const g of r.PlacementGroups ?? []) {
+      if (g.State === 'deleted' || g.State === 'deleting') continue;
+      out.push({ burstId: tagOf(g.Tags, TAG_BURST) ?? 'unknown', owner: tagOf(g.Tags, TAG_OWNER) ?? 'unknown', kind: 'placement-group', id: g.GroupName! });
     }
     return out;
   },
