@@ -4,7 +4,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, ProvisionStep, ResourceRef } from '../../src/core/types.js';
 import { renderLeadConfig } from '../../src/flux/config.js';
@@ -130,6 +132,48 @@ describe('local plugin, Flux mode, on a real lead', () => {
     await expectClean(p);
   });
 
+  it('a worker SIGKILLed mid-join: the retry adopts the broker it left (even with no pid recorded); one broker per slot, ever', async () => {
+    const p = params();
+    const plugin = pathToFileURL(join(process.cwd(), 'dist/src/plugins/local/plugin.js')).href;
+    // The "worker": provision then join, from the built plugin, in a process of its own.
+    const script = `
+      const { localPlugin, localParams } = await import(${JSON.stringify(plugin)});
+      const p = localParams.parse(JSON.parse(process.argv[1]));
+      const ctx = { burstId: 'burst-kill', owner: 'tester', attempt: 1, credentials: {}, signal: new AbortController().signal, heartbeat() {}, log: { info() {}, warn() {} } };
+      const job = { id: 'j', name: 'j', nodes: 2, tasks: 2, command: ['true'], attributes: {} };
+      const plan = await localPlugin.plan([job], p, ctx);
+      const ref = await localPlugin.provision(plan.steps[0], plan, p, ctx);
+      process.stdout.write(JSON.stringify(ref) + '\\n');
+      await localPlugin.join([ref], p, ctx);
+      await new Promise(() => undefined);
+    `;
+    const worker = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(p)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = await new Promise<ResourceRef>((res, rej) => {
+      let buf = '';
+      worker.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('\n')) {
+          worker.kill('SIGKILL'); // mid-join
+          res(JSON.parse(buf.split('\n')[0]!) as ResourceRef);
+        }
+      });
+      worker.once('exit', (code) => rej(new Error(`worker exited ${code} before provisioning`)));
+    });
+    await new Promise((r) => worker.once('exit', r));
+    // As if it had died before recording the broker's pid: the env marker still finds the broker.
+    rmSync(join(String(first.data!.slotDir), 'broker.json'));
+    const c = ctx('burst-kill', 2);
+    const plan = await localPlugin.plan([job(2)], p, c);
+    const again = await localPlugin.provision(plan.steps[0]!, plan, p, c);
+    expect(again).toEqual(first);
+    await localPlugin.join([again], p, c);
+    const roots = brokers(p).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-Shostname='));
+    expect(roots).toEqual([Number(first.id)]);
+    await localPlugin.teardown(plan.steps[0]!, again, p, c);
+    expect(readLedger(p.workdir).filter((e) => e.event === 'create')).toHaveLength(1);
+    await expectClean(p);
+  });
+
   it('slots are claimed exclusively: two bursts racing for 2 slots get one each; a slot held by a foreign broker is skipped', async () => {
     const p = params();
     const plan = await localPlugin.plan([job(2)], p, ctx('x'));
@@ -184,7 +228,8 @@ describe('local plugin, Flux mode, on a real lead', () => {
   it('a broker that dies is reported as node-lost; its teardown is still clean', async () => {
     const p = params();
     const c = ctx('burst-lost');
-    const { error } = await runSaga(localPlugin, [job(2)], p, c, async (refs) => {
+    const { error } = await runSaga(localPlugin, [job(3)], p, c, async (refs) => {
+      expect(refs.map((r) => r.node).sort()).toEqual(['burst-0', 'burst-1']);
       await localPlugin.join(refs, p, c);
       expect(await localPlugin.interruptions!(refs, p, c)).toEqual([]);
       const victim = refs.find((r) => r.node === 'burst-1')!;
