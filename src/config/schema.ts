@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_GPUS_PER_NODE, MAX_NODES } from '../core/limits.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 
 export const DEFAULT_TASK_QUEUE = 'fluxburst';
@@ -55,7 +56,7 @@ export const capabilitiesSchema = z
     architectures: z.array(z.enum(['x86_64', 'arm64'])).min(1).default(['x86_64']).describe('CPU architectures it can run.'),
     gpus: z
       .strictObject({
-        max: z.number().int().nonnegative().describe('Most GPUs one node can have.'),
+        max: z.number().int().nonnegative().max(MAX_GPUS_PER_NODE).describe('Most GPUs one node can have.'),
         kinds: z.array(z.string().min(1)).default([]).describe('GPU kinds on offer (empty: any kind asked for is refused).'),
       })
       .default({ max: 0, kinds: [] })
@@ -81,7 +82,7 @@ function targetEntries(reg: PluginRegistry) {
       capabilities: capabilitiesSchema,
       quota: z
         .strictObject({
-          nodes: z.number().int().positive().optional().describe('Most nodes in flight on this target at once.'),
+          nodes: z.number().int().positive().max(MAX_NODES).optional().describe('Most nodes in flight on this target at once.'),
           costPerHour: z.number().positive().optional().describe('Most estimated spend per hour on this target at once.'),
         })
         .prefault({}),
@@ -178,7 +179,7 @@ export function configSchema(reg: PluginRegistry) {
         .describe('Where bursts may go (plugins with params, capabilities, quota, credentials).'),
       limits: z
         .strictObject({
-          maxNodes: z.number().int().positive().max(10_000).default(64).describe('Most nodes in one burst.'),
+          maxNodes: z.number().int().positive().max(MAX_NODES).default(64).describe('Most nodes in one burst.'),
           maxCostPerHour: z.number().positive().optional().describe('Most estimated spend per hour of one burst: a plan above it is refused before anything is created.'),
           maxSpend: z.number().positive().optional().describe('Most estimated spend (USD) of one burst: a running burst is stopped and torn down when its nodes have cost this much.'),
         })

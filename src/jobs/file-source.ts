@@ -4,8 +4,11 @@ import { parse as parseYaml } from 'yaml';
 import { InputError, type FieldIssue } from '../core/errors.js';
 import type { Job } from '../core/types.js';
 import { toFieldIssues } from '../core/zod-issues.js';
-import { fromFluxJobinfo, fromSimpleJob } from './normalize.js';
+import { fromFluxJobinfo, fromSimpleJob, jobProblems } from './normalize.js';
 import { fluxJobinfo, simpleJob } from './schema.js';
+
+/** Keys of a Flux job-list record that fluxburst's short form does not have. */
+const FLUX_ONLY = ['nnodes', 'ntasks', 'userid', 'username', 't_submit', 'state', 'urgency', 'priority', 'queue'];
 
 /**
  * Parse a jobs document: a YAML or JSON list (or `{jobs: [...]}`) whose entries are either Flux
@@ -35,12 +38,23 @@ export function parseJobs(text: string, origin: string, format: 'yaml' | 'json' 
       return;
     }
     const isFlux = 'spec' in entry;
+    // A Flux job-list record without its jobspec: say so, not "command: required".
+    if (!isFlux && !('command' in entry) && FLUX_ONLY.some((k) => k in entry)) {
+      const jid = (entry as { id?: unknown }).id;
+      issues.push({ path: `${at}.spec`, message: `job ${jid === undefined ? `at ${at}` : String(jid)} looks like a Flux job (${FLUX_ONLY.filter((k) => k in entry).join(', ')}) but has no jobspec: add its \`spec\` (flux job info <id> jobspec)` });
+      return;
+    }
     const r = isFlux ? fluxJobinfo.safeParse(entry) : simpleJob.safeParse(entry);
     if (!r.success) {
       issues.push(...toFieldIssues(r.error, at));
       return;
     }
     const job = isFlux ? fromFluxJobinfo(r.data as never) : fromSimpleJob(r.data as never);
+    const problems = jobProblems(job);
+    if (problems.length) {
+      issues.push(...problems.map((p) => ({ path: `${at}.${isFlux && p.path === 'tasks' ? 'spec.tasks[0].count' : isFlux && p.path === 'nodes' ? 'nnodes' : p.path}`, message: p.message })));
+      return;
+    }
     const prev = seen.get(job.id);
     if (prev !== undefined) {
       issues.push({ path: `${at}.id`, message: `duplicate job id "${job.id}" (also jobs[${prev}])` });

@@ -1,3 +1,5 @@
+import type { FieldIssue } from '../core/errors.js';
+import { MAX_CORES_PER_NODE, MAX_GPUS_PER_NODE, MAX_NODES, MAX_TASKS, MAX_TASKS_PER_NODE } from '../core/limits.js';
 import type { Job } from '../core/types.js';
 import type { FluxJobinfo, ResourceVertex, SimpleJob } from './schema.js';
 
@@ -79,4 +81,23 @@ export function fromSimpleJob(s: SimpleJob): Job {
   if (s.walltimeSeconds !== undefined) job.walltimeSeconds = s.walltimeSeconds;
   if (s.exclusive !== undefined) job.exclusive = s.exclusive;
   return job;
+}
+
+/**
+ * What the schemas cannot see on one field alone, checked on the normalised job (short form and
+ * Flux alike): tasks against nodes (Flux refuses a job with fewer tasks than nodes) and the bounds
+ * that keep one job from asking a worker or a node for more than it can start.
+ */
+export function jobProblems(job: Job): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const at = (path: string, message: string) => out.push({ path, message: `job ${job.id}: ${message}` });
+  if (job.nodes > MAX_NODES) at('nodes', `${job.nodes} nodes; at most ${MAX_NODES}`);
+  if (!Number.isInteger(job.tasks) || job.tasks < 1) at('tasks', `${job.tasks} tasks; a job runs a whole number of tasks, at least 1`);
+  else if (job.tasks < job.nodes) at('tasks', `${job.tasks} task(s) on ${job.nodes} nodes; give at least one task per node (Flux refuses fewer)`);
+  else if (job.tasks > Math.min(MAX_TASKS, job.nodes * MAX_TASKS_PER_NODE)) {
+    at('tasks', `${job.tasks} tasks on ${job.nodes} node(s); at most ${MAX_TASKS_PER_NODE} per node and ${MAX_TASKS} in all`);
+  }
+  if (job.coresPerNode !== undefined && job.coresPerNode > MAX_CORES_PER_NODE) at('coresPerNode', `${job.coresPerNode} cores per node; at most ${MAX_CORES_PER_NODE}`);
+  if (job.gpusPerNode !== undefined && job.gpusPerNode > MAX_GPUS_PER_NODE) at('gpusPerNode', `${job.gpusPerNode} GPUs per node; at most ${MAX_GPUS_PER_NODE}`);
+  return out;
 }

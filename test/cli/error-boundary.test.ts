@@ -104,6 +104,14 @@ const cases: Case[] = [
   { name: 'several bad config fields on one line', args: () => ['validate', '-c', 'many.yaml'], exit: 2, says: [/limits\.maxNodes: .*; .*timeouts\.stepSeconds/] },
   { name: 'invalid YAML syntax', args: () => ['validate', '-c', 'syntax.yaml'], exit: 2, says: [/invalid config syntax\.yaml: YAML: .* at line \d+, column \d+/] },
 
+  // Counts and ids: what burst would refuse, validate and plan refuse too (issue 14).
+  { name: 'validate: tasks: 1000000000', args: () => ['validate', '-j', 'huge.yaml'], exit: 2, says: [/jobs\[0\]\.tasks: .*<=1048576/] },
+  { name: 'plan: tasks: 1000000000', args: () => ['plan', '-j', 'huge.yaml'], exit: 2, says: [/jobs\[0\]\.tasks: .*<=1048576/] },
+  { name: 'burst: tasks: 1000000000', args: () => ['burst', '-j', 'huge.yaml', ...conn()], exit: 2, says: [/jobs\[0\]\.tasks: .*<=1048576/] },
+  { name: 'validate: a job id with a space', args: () => ['validate', '-j', 'badid.yaml'], exit: 2, says: ['jobs[0].id: job id "a b"'] },
+  { name: 'validate: a Flux job without spec', args: () => ['validate', '-j', 'nospec.yaml'], exit: 2, says: ['jobs[0].spec: job 42 looks like a Flux job'] },
+  { name: 'plan: fewer tasks than nodes', args: () => ['plan', '-j', 'fewtasks.yaml'], exit: 2, says: ['jobs[0].tasks: job few: 1 task(s) on 2 nodes'] },
+
   // ---- refused calls: exit 1 with the server's (or the transport's) reason ----
   { name: 'list --namespace that does not exist', args: () => ['list', '--address', address(), '--namespace', `${RUN}-nope`], exit: 1, says: [`${RUN}-nope`, /namespace/i] },
   { name: 'status in a namespace that does not exist', args: () => ['status', 'x', '--address', address(), '--namespace', `${RUN}-nope`], exit: 1, says: [`${RUN}-nope`] },
@@ -132,6 +140,10 @@ describe('one error boundary: one line, an exit code, no stack', () => {
       'sel.yaml': 'select: { kind: module, path: ./throws.mjs }\n',
       'many.yaml': 'limits: { maxNodes: 20000 }\ntimeouts:\n  stepSeconds: 99999999\n',
       'syntax.yaml': 'name: demo\ntargets: [local\nmaxNodes: 3\n',
+      'huge.yaml': '- id: huge\n  command: [echo]\n  tasks: 1000000000\n  burstable: true\n',
+      'badid.yaml': '- id: "a b"\n  command: [echo]\n  burstable: true\n',
+      'nospec.yaml': '- id: 42\n  nnodes: 1\n  ntasks: 1\n  userid: 1000\n',
+      'fewtasks.yaml': '- id: few\n  command: [echo]\n  nodes: 2\n  tasks: 1\n  burstable: true\n',
       'v6.yaml': 'temporal: { address: "[::1]:7233" }\n',
       'late/node_modules/fluxburst-plugin-late/package.json': JSON.stringify({ name: 'fluxburst-plugin-late', type: 'module', main: 'index.js' }),
       'late/node_modules/fluxburst-plugin-late/index.js': [

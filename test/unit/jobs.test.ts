@@ -110,9 +110,10 @@ describe('Flux jobinfo shape', () => {
     expect(job!.attributes).toEqual({ system: { burstable: 1 }, user: { project: 'p1' } });
   });
 
-  it('accepts huge counts (the plugin, not the parser, decides what fits)', () => {
-    const [job] = parseJobs(fluxEntry(12, '[{ type: node, count: 100000, with: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1024 }] }] }]', '  nnodes: 100000\n  ntasks: 1000000000\n'), 't');
-    expect(job).toMatchObject({ nodes: 100_000, tasks: 1_000_000_000, coresPerNode: 1024 });
+  it('accepts large counts within the bounds; beyond them the field is named (issue 14: 1e9 tasks killed workers)', () => {
+    const [job] = parseJobs(fluxEntry(12, '[{ type: node, count: 10000, with: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1024 }] }] }]', '  nnodes: 10000\n  ntasks: 1000000\n'), 't');
+    expect(job).toMatchObject({ nodes: 10_000, tasks: 1_000_000, coresPerNode: 1024 });
+    expect(() => parseJobs(fluxEntry(12, '[{ type: node, count: 1 }]', '  nnodes: 100000\n  ntasks: 1000000000\n'), 't')).toThrow(/jobs\[0\]\.nnodes: .*<=10000[\s\S]*jobs\[0\]\.ntasks: .*<=1048576/);
   });
 
   it('keeps 64-bit Flux ids exact, as numbers or as strings, in YAML and JSON', () => {

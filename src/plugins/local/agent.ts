@@ -76,6 +76,13 @@ function finish(t: Task, code: number, state: Task['state']) {
   for (const w of t.waiters.splice(0)) w();
 }
 
+/** Why a program could not be started, in words. */
+function cannotStart(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return `no such program (not on PATH, or no such file) [ENOENT]`;
+  if (e.code === 'EACCES') return `permission denied (is it executable?) [EACCES]`;
+  return `${e.message.split('\n')[0]}${e.code && !e.message.includes(e.code) ? ` [${e.code}]` : ''}`;
+}
+
 function start(key: string, command: string[], outputDir?: string): Task {
   // The whole output goes where the burst keeps it (`outputDir`), or stays with the node.
   const outDir = outputDir ? join(outputDir, key) : join(dir!, 'tasks', key);
@@ -93,16 +100,24 @@ function start(key: string, command: string[], outputDir?: string): Task {
       env: { ...process.env, FLUXBURST_NODE: node, FLUXBURST_TASK: key },
     });
   } catch (e) {
-    err.end(`${(e as Error).message}\n`);
-    finish(t, 127, 'exited');
+    // Refused before a process existed (a NUL byte in an argument, a bad option): the reason is
+    // the task's stderr, flushed before the task is reported, with the shell's 127.
+    out.end();
+    err.end(`fluxburst: cannot start ${JSON.stringify(command[0])}: ${cannotStart(e as NodeJS.ErrnoException)}\n`, () => finish(t, 127, 'exited'));
     return t;
   }
   t.child = child;
   child.stdout!.pipe(out);
   child.stderr!.pipe(err);
   child.on('error', (e) => {
-    err.write(`${e.message}\n`);
-    finish(t, 127, 'exited');
+    if (child.pid !== undefined) return; // a failed kill of a running task: its exit says the rest
+    // The program could not be started (missing, not executable): say why in its stderr, and
+    // report the task once that line is on disk (an empty output with 127 told nobody anything).
+    child.stdout?.unpipe(out);
+    child.stderr?.unpipe(err);
+    exit = 127;
+    out.end();
+    err.end(`fluxburst: cannot start ${JSON.stringify(command[0])}: ${cannotStart(e as NodeJS.ErrnoException)}\n`);
   });
   let pending = 2;
   const closed = () => {
@@ -113,7 +128,7 @@ function start(key: string, command: string[], outputDir?: string): Task {
   let exit: number | undefined;
   const done = () => exit !== undefined && finish(t, exit, t.state === 'running' ? 'exited' : t.state);
   child.on('exit', (code, signal) => {
-    exit = code ?? 128 + (signal ? (os_signals[signal] ?? 15) : 15);
+    exit ??= code ?? 128 + (signal ? (os_signals[signal] ?? 15) : 15);
     // Output streams may close a moment after exit; finish once both are flushed.
     if (pending === 0) done();
   });
