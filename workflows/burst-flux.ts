@@ -44,8 +44,11 @@ export async function followFluxJobs(b: BurstRun, d: RunDeps): Promise<'done'> {
     b.cursor = offset + page.ids.length;
   }
   for (const j of b.added) open.set(j.id, { i: b.count + b.added.indexOf(j), id: j.id, nodes: j.nodes, attempts: 1 });
+  // The job's status keeps the ids it had before Flux ran it again.
+  const resubmitted = new Map<string, NonNullable<JobStatus['resubmitted']>>();
   const show = (j: SchedJob, state: JobStatus['state'], extra: Partial<JobStatus> = {}) => {
-    const js: JobStatus = { i: j.i, id: j.id, name: j.id, nodes: j.nodes, state, attempts: j.attempts ?? 1, assigned: [], ...extra };
+    const r = resubmitted.get(j.id);
+    const js: JobStatus = { i: j.i, id: j.id, name: j.id, nodes: j.nodes, state, attempts: j.attempts ?? 1, assigned: [], ...(r ? { resubmitted: r } : {}), ...extra };
     b.see(js);
     return js;
   };
@@ -66,7 +69,9 @@ export async function followFluxJobs(b: BurstRun, d: RunDeps): Promise<'done'> {
   // An interruption wakes the burst: the follow call in flight is cut short so the drain happens now.
   void (async () => {
     for (;;) {
-      await condition(() => b.wake !== seen.wake || b.interrupts.length > 0);
+      // Only a new wake-up (signals and polls touch it), never a standing condition: a pending
+      // interruption that stays queued until the follow loop takes it would spin this loop.
+      await condition(() => b.wake !== seen.wake);
       seen.wake = b.wake;
       scope?.cancel();
       if (!open.size) return;
@@ -100,7 +105,9 @@ export async function followFluxJobs(b: BurstRun, d: RunDeps): Promise<'done'> {
         const { newId } = await flux.resubmitFluxJob({ source, id: o.id, attempt: j.attempts ?? 1 });
         const next = { ...j, id: newId, attempts: (j.attempts ?? 1) + 1 };
         b.sched.s.counts.requeued++;
-        show(j, 'failed', { error: `${o.result} (node failure${why ? `: ${why}` : ''}); resubmitted as ${newId}` });
+        const reason = `${o.id}: ${o.result} (node failure${why ? `: ${why}` : ''}); resubmitted as ${newId}`;
+        const prev = b.recent.get(j.i)?.resubmitted;
+        resubmitted.set(newId, { from: [...(prev?.from ?? []), o.id], reason: prev ? `${prev.reason}; ${reason}` : reason });
         open.set(newId, next);
         track();
         show(next, 'running');

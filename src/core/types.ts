@@ -72,6 +72,8 @@ export interface JobStatus {
   assigned: string[];
   result?: JobResult;
   error?: string;
+  /** A job the local scheduler ran again under a new id (Flux: resubmitted after a node failure): the ids before, and why. */
+  resubmitted?: { from: string[]; reason: string };
 }
 
 /** A thing a provision step makes; the step key is deterministic so retries find the same one. */
@@ -153,20 +155,9 @@ export type SourceSpec =
    */
   | { kind: 'slurm'; squeue?: string; partitions?: string[]; conf?: string };
 
-/** One test on a job field or attribute path, e.g. `{path: 'attributes.system.queue', in: ['gpu']}`. */
-export interface Condition {
-  path: string;
-  equals?: string | number | boolean;
-  in?: Array<string | number | boolean>;
-  exists?: boolean;
-  min?: number;
-  max?: number;
-}
-
-export type SelectorSpec =
-  | { kind: 'burstable' }
-  | { kind: 'match'; all?: Condition[]; any?: Condition[] }
-  | { kind: 'module'; path: string; export: string };
+/** Selector and condition types, derived from their zod schema (one source: src/core/selector.ts). */
+import type { Condition, SelectorSpec } from './selector.js';
+export type { Condition, SelectorSpec };
 
 export interface BurstTimeouts {
   /** Longest a single provision/teardown call may take. */

@@ -12,6 +12,8 @@ import { FLUX_SLOT_ENV } from '../../src/plugins/local/flux-broker.js';
 import { processesWithEnv } from '../../src/plugins/local/layout.js';
 import { type FluxLead, startFluxLead } from '../../testkit/flux/lead.js';
 import { address, cliAsync, client, startWorker, uid, waitFor } from '../support/harness.js';
+import { burstWorkflow } from '../../workflows/burst.js';
+import { statusQuery } from '../../workflows/messages.js';
 
 let lead: FluxLead;
 let c: Client;
@@ -20,7 +22,7 @@ const tq = uid('tq-flux');
 const savedUri = process.env.FLUX_URI;
 
 beforeAll(async () => {
-  lead = await startFluxLead({ slots: 2 });
+  lead = await startFluxLead({ slots: 3 });
   // The worker's Flux is the lead: its source reads it, its activities follow jobs there.
   process.env.FLUX_URI = lead.uri;
   c = await client();
@@ -85,4 +87,61 @@ describe('a pending Flux job, burst by fluxburst watch', () => {
     expect(follows.length).toBeGreaterThanOrEqual(1);
     expect(follows.length).toBeLessThan(10);
   }, 240_000);
+});
+
+describe('a burst broker lost under a running Flux job', () => {
+  it('drains the rank, reports the node failure, joins a replacement, and with flux.resubmit the job completes there', async () => {
+    const out = join(lead.dir, 'lost.{{id}}');
+    const first = (await lead.run(['submit', '-N3', '--setattr=system.burstable=1', `--output=${out}`, 'sh', '-c', `sleep 6; ${lead.flux} getattr hostname`])).trim();
+    const workdir = join(lead.dir, 'nodes-lost');
+    const h = await c.workflow.start(burstWorkflow, {
+      workflowId: uid('fluxlost'),
+      taskQueue: tq,
+      args: [
+        {
+          owner: 'tester',
+          source: { kind: 'flux', flux: lead.flux, resubmit: 1 },
+          selector: { kind: 'burstable' },
+          targets: [{ name: 'local', plugin: 'local', params: { workdir, readyTimeoutSeconds: 30, flux: { config: lead.configDir, lead: lead.uri, stopGraceSeconds: 5 } } }],
+          maxNodes: 8,
+          timeouts: { stepSeconds: 120, heartbeatSeconds: 5, jobSeconds: 600, interruptionPollSeconds: 1 },
+        },
+      ],
+    });
+    await waitFor(async () => ((await jobInfo(first)).state === 'RUN' ? true : undefined), 60_000, 'the job running on the burst');
+    const st = await h.query(statusQuery);
+    const victim = st.resources.find((r) => r.node === 'burst-1')!;
+    expect(victim, JSON.stringify(st.resources)).toBeDefined();
+    process.kill(Number(victim.id), 'SIGKILL');
+    const res = (await h.result()) as BurstResult;
+    expect(res.outcome).toBe('completed');
+    expect(res.status.counts).toMatchObject({ total: 1, completed: 1, failed: 0, requeued: 1 });
+    expect(res.status.interruptions.map((n) => [n.node, n.kind])).toEqual([['burst-1', 'node-lost']]);
+    // Flux failed the first job for its node; the burst said so and resubmitted it.
+    const firstInfo = await jobInfo(first);
+    expect(firstInfo).toMatchObject({ state: 'INACTIVE' });
+    expect(firstInfo.result).not.toBe('COMPLETED');
+    const firstDec = (await lead.run(['job', 'id', '--to=dec', first])).trim();
+    const js = res.status.jobs[0]!;
+    expect(js.state).toBe('completed');
+    expect(js.resubmitted?.from).toEqual([firstDec]);
+    expect(js.resubmitted?.reason).toMatch(new RegExp(`^${firstDec}: \\w+ \\(node failure: exec: node failure on burst-1 \\(rank \\d\\)\\); resubmitted as ${js.id}$`));
+    const again = js.id;
+    expect(await jobInfo(again)).toMatchObject({ state: 'INACTIVE', result: 'COMPLETED' });
+    // It ran on the lead, the surviving broker and the replacement broker (which claimed a free
+    // slot: the lost broker's, once released, or the third).
+    const f58 = (await lead.run(['job', 'id', '--to=f58', again])).trim();
+    const hosts = readFileSync(out.replace('{{id}}', f58), 'utf8').split('\n').filter(Boolean).sort();
+    expect(hosts).toHaveLength(3);
+    expect(hosts.slice(0, 1).concat(hosts.slice(2))).toEqual(['burst-0', 'lead']);
+    const events = (await h.fetchHistory()).events ?? [];
+    const provisioned = events.flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      return a?.activityType?.name === 'provisionStep' ? [a] : [];
+    });
+    expect(provisioned).toHaveLength(3); // two brokers, then the replacement
+    expect(processesWithEnv(FLUX_SLOT_ENV, workdir, true)).toEqual([]);
+    expect(await lead.onlineHosts()).toEqual(['lead']);
+    expect((await lead.run(['resource', 'status', '--states=drained,draining', '-no', '{nodelist}'])).trim()).toBe('');
+  }, 300_000);
 });
