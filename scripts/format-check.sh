@@ -10,5 +10,7 @@ FILES=(
   tsconfig.test.json
   test/unit/lint-rules.test.ts
   test/unit/error-codes.test.ts
+  test/unit/selector-types.test.ts
+  src/core/selector.ts
 )
 exec npx prettier --check --log-level warn "${FILES[@]}"

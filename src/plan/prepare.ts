@@ -50,7 +50,7 @@ export function burstInput(config: Config, o: { owner: string; source?: SourceSp
     owner: o.owner,
     ...(o.jobs ? { jobs: jobsRef(o.jobs) } : {}),
     source: o.source ?? { kind: 'inline', jobs: [], selected: true },
-    selector: o.selector ?? (config.select as SelectorSpec),
+    selector: o.selector ?? config.select,
     targets: o.targets,
     maxNodes: config.limits.maxNodes,
     ...(config.limits.maxCostPerHour !== undefined || config.limits.maxSpend !== undefined
@@ -88,7 +88,7 @@ export async function prepareBursts(o: { config: Config; registry: PluginRegistr
     jobs = src.kind === 'file' ? await readJobsFile(src.path) : await readSource(src);
   }
   const owner = o.owner ?? config.owner ?? defaultOwner();
-  const selection = await selectJobs(jobs, config.select as SelectorSpec);
+  const selection = await selectJobs(jobs, config.select);
   const plan = planBursts(selection.selected, config, o.registry, { owner });
   const bursts = plan.bursts.map((b) => ({
     ...b,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { InputError } from '../../src/core/errors.js';
-import type { Job, SelectorSpec } from '../../src/core/types.js';
+import type { Job } from '../../src/core/types.js';
 import { burstName } from '../../src/plan/naming.js';
 import { type Plan, type PlanOptions, planBursts } from '../../src/plan/planner.js';
 import { prepareBursts } from '../../src/plan/prepare.js';
@@ -458,7 +458,7 @@ describe('selectors', () => {
     job('carol-batch', { user: 'carol', queue: 'batch', nodes: 16, tasks: 16, attributes: { system: { burstable: 1 }, user: { project: 'genomics' } } }),
     job('dave-none', { user: 'dave', nodes: 1, attributes: { system: { burstable: 1 } } }),
   ];
-  const select = async (yaml: string, jobs = people(), base?: string) => selectJobs(jobs, cfg(yaml, base).select as SelectorSpec);
+  const select = async (yaml: string, jobs = people(), base?: string) => selectJobs(jobs, cfg(yaml, base).select);
   const skipped = (s: Awaited<ReturnType<typeof select>>) => Object.fromEntries(s.skipped.map((x) => [x.id, x.reason]));
   const ids = (s: Awaited<ReturnType<typeof select>>) => s.selected.map((j) => j.id);
 
@@ -527,7 +527,7 @@ describe('selectors', () => {
     it('a module exporting a function (default or named), path relative to the config', async () => {
       const c = cfg('select: {kind: module, path: selectors/gpu-only.mjs}', FIXTURES);
       expect(c.select).toEqual({ kind: 'module', path: join(FIXTURES, 'selectors/gpu-only.mjs'), export: 'default' });
-      const s = await selectJobs(gpuJobs(), c.select as SelectorSpec);
+      const s = await selectJobs(gpuJobs(), c.select);
       expect(ids(s)).toEqual(['gpu', 'gpu-wide']);
       expect(s.skipped).toEqual([{ id: 'cpu', reason: 'selector said no' }]);
       const named = await select('select: {kind: module, path: selectors/gpu-only.mjs, export: gpuOnlyNamed}', gpuJobs(), FIXTURES);

@@ -4,7 +4,6 @@ import { configSchema } from '../../config/schema.js';
 import { prepareBursts } from '../../plan/prepare.js';
 import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
 import { InputError } from '../../core/errors.js';
-import type { SelectorSpec } from '../../core/types.js';
 import { makeSelector } from '../../select/selectors.js';
 import { loadRegistry } from '../../plugins/registry.js';
 import { type CommonOpts, prepare, printJson } from '../common.js';
@@ -31,7 +30,7 @@ export function registerConfigCommands(program: Command): void {
         connection: { address: ctx.conn.address, namespace: ctx.conn.namespace, taskQueue: ctx.conn.taskQueue },
         ...(execPlan ? { plan: execPlan.path } : {}),
       };
-      if (cfg.select.kind === 'module') await makeSelector(cfg.select as SelectorSpec); // the module loads and exports a function
+      if (cfg.select.kind === 'module') await makeSelector(cfg.select); // the module loads and exports a function
       // Targets whose brokers join a Flux lead: their broker config must match the running lead's.
       const fluxIssues = await fluxTargetIssues(cfg.targets as Array<{ plugin: string; params?: Record<string, unknown> }>);
       if (fluxIssues.length) throw new InputError('flux broker settings', fluxIssues);
