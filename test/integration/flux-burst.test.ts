@@ -11,7 +11,8 @@ import type { BurstResult } from '../../src/core/types.js';
 import { FLUX_SLOT_ENV } from '../../src/plugins/local/flux-broker.js';
 import { processesWithEnv } from '../../src/plugins/local/layout.js';
 import { type FluxLead, startFluxLead } from '../../testkit/flux/lead.js';
-import { address, cliAsync, client, startWorker, uid, waitFor } from '../support/harness.js';
+import { address, cliAsync, client, spawnWorker, startWorker, uid, waitFor } from '../support/harness.js';
+import { readLedger } from '../../src/plugins/local/layout.js';
 import { burstWorkflow } from '../../workflows/burst.js';
 import { statusQuery } from '../../workflows/messages.js';
 
@@ -143,5 +144,57 @@ describe('a burst broker lost under a running Flux job', () => {
     expect(processesWithEnv(FLUX_SLOT_ENV, workdir, true)).toEqual([]);
     expect(await lead.onlineHosts()).toEqual(['lead']);
     expect((await lead.run(['resource', 'status', '--states=drained,draining', '-no', '{nodelist}'])).trim()).toBe('');
+  }, 300_000);
+});
+
+describe('the worker SIGKILLed mid-join and mid-run', () => {
+  it('the burst completes; each slot had one broker, ever', async () => {
+    const ktq = uid('tq-fluxkill');
+    const workers: ReturnType<typeof spawnWorker>[] = [];
+    const newWorker = async () => {
+      const w = spawnWorker(['--address', address(), '--task-queue', ktq], { FLUX_URI: lead.uri });
+      workers.push(w);
+      await w.ready;
+      return w;
+    };
+    const kill = async (w: ReturnType<typeof spawnWorker>) => {
+      w.kill('SIGKILL');
+      await new Promise((r) => w.once('exit', r));
+    };
+    try {
+      const id = (await lead.run(['submit', '-N3', '--setattr=system.burstable=1', 'sh', '-c', 'sleep 4'])).trim();
+      const workdir = join(lead.dir, 'nodes-kill');
+      let w = await newWorker();
+      const h = await c.workflow.start(burstWorkflow, {
+        workflowId: uid('fluxkill'),
+        taskQueue: ktq,
+        args: [
+          {
+            owner: 'tester',
+            source: { kind: 'flux', flux: lead.flux },
+            selector: { kind: 'burstable' },
+            targets: [{ name: 'local', plugin: 'local', params: { workdir, readyTimeoutSeconds: 60, flux: { config: lead.configDir, lead: lead.uri, stopGraceSeconds: 5 } } }],
+            maxNodes: 8,
+            timeouts: { stepSeconds: 120, heartbeatSeconds: 3, jobSeconds: 600, interruptionPollSeconds: 2 },
+          },
+        ],
+      });
+      await waitFor(async () => ((await h.query(statusQuery).catch(() => undefined))?.phase === 'join' ? true : undefined), 60_000, 'the burst joining');
+      await kill(w);
+      w = await newWorker();
+      await waitFor(async () => ((await jobInfo(id)).state === 'RUN' ? true : undefined), 60_000, 'the job running');
+      await kill(w);
+      await newWorker();
+      const res = (await h.result()) as BurstResult;
+      expect(res.outcome).toBe('completed');
+      expect(res.status.counts).toMatchObject({ total: 1, completed: 1 });
+      expect(await jobInfo(id)).toMatchObject({ state: 'INACTIVE', result: 'COMPLETED' });
+      const created = readLedger(workdir).filter((e) => e.event === 'create');
+      expect(created.map((e) => e.node).sort()).toEqual(['burst-0', 'burst-1']); // one broker per slot, ever
+      expect(processesWithEnv(FLUX_SLOT_ENV, workdir, true)).toEqual([]);
+      expect(await lead.onlineHosts()).toEqual(['lead']);
+    } finally {
+      for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    }
   }, 300_000);
 });
