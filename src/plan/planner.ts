@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Job, TargetChoice } from '../core/types.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { burstName } from './naming.js';
-import { type JobOverride, overrideKey, overridesOf } from './overrides.js';
+import { type JobOverride, overrideKey, overridesOf } from '../sizing/overrides.js';
 import { packJobs } from './pack.js';
 import { type Candidate, type ParamsCache, type Target, candidateFor, choiceOf, orderCandidates, resolveTargets } from './targets.js';
 
@@ -190,7 +190,11 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
   for (const d of drafts) add(d.js, d.nodes, d.gangMin, d.costPerHour, d.shape, d.lead);
   return { bursts, unfit };
 
-  function add(js: Job[], nodes: number, gangMin: number, costPerHour: number, shape: string, lead: Profile): void {
+  function add(js: Job[], jobNodes: number, gangMin: number, costPerHour: number, shape: string, lead: Profile): void {
+    // The burst's size is what its target's plugin will make (a pool may be given more nodes than
+    // its largest job, e.g. local `nodes: 4`), and that is the N in the name `<name>-<N>n-<hash>`.
+    const nodes = burstNodes(js, jobNodes, lead.ordered[0]!);
+    if (nodes !== jobNodes) costPerHour = (costPerHour / jobNodes) * nodes;
     const placed = placeWithinQuota({ nodes, costPerHour }, lead.ordered, used);
     if (typeof placed === 'string') {
       for (const j of js) unfit.push({ jobId: j.id, reason: placed });
@@ -210,6 +214,14 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
       secondsToReady: placed.secondsToReady,
       reason: `${lead.reason()}${first ? '' : `; quota full on ${lead.ordered[0]!.target.name}, so ${placed.target.name}`}`,
     });
+  }
+
+  /** Nodes the target's plugin sizes this burst to (its estimate for the burst's largest job), at least the jobs' own. */
+  function burstNodes(js: Job[], jobNodes: number, c: Candidate): number {
+    let biggest = js[0]!;
+    for (const j of js) if (j.nodes > biggest.nodes) biggest = j;
+    const est = c.target.plugin.estimate([biggest], c.params);
+    return 'unfit' in est ? jobNodes : Math.max(jobNodes, est.nodes);
   }
 
   /** The first target in the chain whose quota still has room for this burst, or why none. */
