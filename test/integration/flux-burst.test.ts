@@ -3,7 +3,10 @@
 // pending for want of nodes is burst: brokers claim the lead's burst slots and join, Flux runs
 // the job on them, the burst follows it in Flux and reports Flux's result, the brokers stop, the
 // ranks go offline, nothing is left drained or running.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { WorkflowFailedError } from '@temporalio/client';
+import { renderLeadConfig } from '../../src/flux/config.js';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,4 +200,38 @@ describe('the worker SIGKILLed mid-join and mid-run', () => {
       for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     }
   }, 300_000);
+});
+
+describe('a burst whose brokers cannot join', () => {
+  it('wrong certificate: the burst fails at join within the timeout, naming the cause; no broker left', async () => {
+    const dir = join(lead.dir, 'bad-cert');
+    mkdirSync(dir, { recursive: true });
+    const cert = join(dir, 'other.cert');
+    expect(spawnSync(lead.flux, ['keygen', cert]).status).toBe(0);
+    writeFileSync(join(dir, 'broker.toml'), renderLeadConfig({ curveCert: cert, leadHost: lead.leadHost, bind: lead.bind, burstHosts: lead.hosts }));
+    const id = (await lead.run(['submit', '-N2', '--setattr=system.burstable=1', 'true'])).trim();
+    const workdir = join(lead.dir, 'nodes-badcert');
+    const t0 = Date.now();
+    const h = await c.workflow.start(burstWorkflow, {
+      workflowId: uid('fluxbadcert'),
+      taskQueue: tq,
+      args: [
+        {
+          owner: 'tester',
+          source: { kind: 'flux', flux: lead.flux },
+          selector: { kind: 'burstable' },
+          targets: [{ name: 'local', plugin: 'local', params: { workdir, readyTimeoutSeconds: 5, flux: { config: dir, lead: lead.uri, stopGraceSeconds: 3 } } }],
+          maxNodes: 8,
+          timeouts: { stepSeconds: 60, heartbeatSeconds: 5, jobSeconds: 600 },
+        },
+      ],
+    });
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/failed at join: .*wrong CURVE certificate/);
+    expect(Date.now() - t0).toBeLessThan(90_000);
+    expect(processesWithEnv(FLUX_SLOT_ENV, workdir, true)).toEqual([]);
+    expect(await lead.onlineHosts()).toEqual(['lead']);
+    await lead.run(['cancel', id]);
+  }, 180_000);
 });
