@@ -2,11 +2,15 @@
 // burst slots starts, answers, runs a job on itself, keeps a job that needs the slots pending,
 // and stop() leaves no process and no dir. No flux → this file fails (never skips), saying how to
 // get one (scripts/setup.sh --test).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isAlive } from '../../src/flux/proc.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLUX_ENV, requireFlux } from '../../src/flux/command.js';
 import { expandHostlist, hostlist } from '../../src/flux/config.js';
-import { type FluxLead, startFluxLead } from '../../testkit/flux/lead.js';
+import { type FluxLead, startFluxLead, sweepDeadLeads } from '../../testkit/flux/lead.js';
 
 let lead: FluxLead | undefined;
 beforeAll(async () => {
@@ -56,6 +60,38 @@ describe('flux lead harness', () => {
     const left = await l2.stop();
     expect(left).toEqual({ processes: [], dir: false });
     expect(existsSync(l2.dir)).toBe(false);
+  });
+});
+
+describe('a test process that dies', () => {
+  it('takes its lead down with it (SIGKILLed: no exit handler runs), and the next harness sweeps what outlives it', async () => {
+    const lead = pathToFileURL(join(process.cwd(), 'dist/testkit/flux/lead.js')).href;
+    const script = `
+      const { startFluxLead } = await import(${JSON.stringify(lead)});
+      const { spawn } = await import('node:child_process');
+      const l = await startFluxLead({ slots: 1 });
+      // Like a plugin's broker (made to outlive its worker): detached, naming the lead's dir.
+      const stray = spawn('sh', ['-c', 'sleep 300', l.configDir], { detached: true, stdio: 'ignore' });
+      stray.unref();
+      process.stdout.write(JSON.stringify({ dir: l.dir, pid: l.pid, stray: stray.pid }) + '\\n');
+      await new Promise(() => undefined);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = await new Promise<{ dir: string; pid: number; stray: number }>((res, rej) => {
+      let buf = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('\n')) res(JSON.parse(buf.split('\n')[0]!) as { dir: string; pid: number; stray: number });
+      });
+      child.once('exit', (code) => rej(new Error(`exited ${code} before starting its lead`)));
+    });
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && isAlive(info.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(info.pid)).toBe(false);
+    expect(isAlive(info.stray)).toBe(true);
+    expect(await sweepDeadLeads()).toContain(info.dir);
+    expect(isAlive(info.stray)).toBe(false);
+    expect(existsSync(info.dir)).toBe(false);
   });
 });
 

@@ -13,7 +13,7 @@
 // (never skips), saying how to provide one.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,6 +93,42 @@ process.once('exit', () => {
   }
 });
 
+// The lead (and brokers a test starts by hand) get SIGTERM when the test process dies, however it
+// dies (vitest kills a timed-out fork with SIGKILL; no exit handler runs then): PR_SET_PDEATHSIG
+// survives exec. Brokers the plugin starts must outlive their worker, so they have no such tie:
+// a later startFluxLead() removes what a dead test process left (sweepDeadLeads).
+const PDEATH = 'import ctypes, os, signal, sys\nctypes.CDLL(None).prctl(1, signal.SIGTERM)\nos.execvp(sys.argv[1], sys.argv[1:])';
+const PYTHON = '/usr/bin/python3';
+const PREFIX = 'fbflux-';
+
+/**
+ * Lead dirs (with an owner.pid) whose test process is gone: stop every process naming the dir
+ * (the plugin's brokers, which outlive their worker by design) and remove it.
+ */
+export async function sweepDeadLeads(): Promise<string[]> {
+  const swept: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(tmpdir()).filter((e) => e.startsWith(PREFIX));
+  } catch {
+    return swept;
+  }
+  for (const e of entries) {
+    const dir = join(tmpdir(), e);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not ours to judge
+    }
+    if (!owner || isAlive(owner)) continue;
+    await terminateTree(processesOf(dir), { graceMs: 3000 });
+    rmSync(dir, { recursive: true, force: true });
+    swept.push(dir);
+  }
+  return swept;
+}
+
 /** Processes belonging to a lead dir: brokers naming it (or its config), their descendants. */
 function processesOf(dir: string, extra: string[] = []): number[] {
   const procs = liveProcesses();
@@ -126,12 +162,14 @@ export function brokerArgs(o: { configPath: string; host: string; rundir: string
 
 export async function startFluxLead(o: FluxLeadOptions = {}): Promise<FluxLead> {
   const { flux, version } = requireFlux();
+  await sweepDeadLeads();
   const slots = o.slots ?? 2;
   const prefix = o.prefix ?? 'burst-';
   const leadHost = o.leadHost ?? 'lead';
   const hosts = Array.from({ length: slots }, (_, i) => `${prefix}${i}`);
   // Short: unix socket paths (rundir/local) must stay under 108 bytes.
-  const dir = mkdtempSync(join(tmpdir(), 'fbflux-'));
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const configDir = join(dir, 'conf');
   mkdirSync(configDir);
   const certPath = join(dir, 'curve.cert');
@@ -160,7 +198,9 @@ export async function startFluxLead(o: FluxLeadOptions = {}): Promise<FluxLead> 
     mkdirSync(statedir, { recursive: true });
     const log = join(dir, `${host}.log`);
     const fd = openSync(log, 'a');
-    const child = spawn(flux, [...brokerArgs({ configPath, host, rundir, statedir }), ...extraArgs], { env: brokerEnv, stdio: ['ignore', fd, fd], detached: true });
+    const args = [...brokerArgs({ configPath, host, rundir, statedir }), ...extraArgs];
+    const [file, argv] = existsSync(PYTHON) ? [PYTHON, ['-c', PDEATH, flux, ...args]] : [flux, args];
+    const child = spawn(file, argv, { env: brokerEnv, stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     child.on('error', () => undefined);
     children.push(child);
