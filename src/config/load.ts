@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { InputError } from '../core/errors.js';
 import { parseOrThrow } from '../core/zod-issues.js';
 import type { PluginRegistry } from '../plugins/registry.js';
+import { INPUT_LIMITS, readInputFile } from './read-input.js';
 import { type Config, configSchema } from './schema.js';
 
 export interface LoadedConfig {
@@ -35,11 +35,6 @@ export function parseConfig(text: string, origin: string, reg: PluginRegistry, b
 
 export function loadConfig(path: string | undefined, reg: PluginRegistry): LoadedConfig {
   if (!path) return { config: parseConfig('{}', 'default config', reg) };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`config ${path}`, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-  }
+  const text = readInputFile(path, `config ${path}`, INPUT_LIMITS.config);
   return { config: parseConfig(text, `config ${path}`, reg, dirname(resolve(path))), path: resolve(path) };
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { INPUT_LIMITS, readInputFile } from '../config/read-input.js';
 import { InputError, type FieldIssue } from '../core/errors.js';
 import type { Job } from '../core/types.js';
 import { toFieldIssues } from '../core/zod-issues.js';
@@ -79,11 +79,6 @@ function exactInts(v: unknown): unknown {
 }
 
 export async function readJobsFile(path: string): Promise<Job[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`jobs file ${path}`, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-  }
+  const text = readInputFile(path, `jobs file ${path}`, INPUT_LIMITS.jobs);
   return parseJobs(text, `jobs file ${path}`, extname(path) === '.json' ? 'json' : 'yaml');
 }
