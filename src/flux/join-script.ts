@@ -44,7 +44,12 @@ NODE="\${FLUXBURST_NODE:-}"
 if [ -z "$NODE" ]; then
   TOKEN=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
   IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
-  NODE=$(aws ec2 describe-tags --region "{{region}}" --filters "Name=resource-id,Values=$IID" "Name=key,Values=fluxburst:node" --query 'Tags[0].Value' --output text)
+  # The plugin tags an instance with its node name just after the fleet launches it: wait for it.
+  for _ in $(seq 1 60); do
+    NODE=$(aws ec2 describe-tags --region "{{region}}" --filters "Name=resource-id,Values=$IID" "Name=key,Values=fluxburst:node" --query 'Tags[0].Value' --output text || true)
+    if [ -n "$NODE" ] && [ "$NODE" != "None" ]; then break; fi
+    NODE=""; sleep 5
+  done
 fi
 case " ${i.burstHosts.join(' ')} " in
   *" $NODE "*) ;;
