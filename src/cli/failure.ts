@@ -3,8 +3,11 @@
 // unexpected one says what it was, and its stack is printed only under --debug / FLUXBURST_DEBUG.
 import { FluxburstError, InputError } from '../core/errors.js';
 
-/** Exit codes: 0 ok, 1 the burst or a call failed, 2 bad input (nothing started), 3 cancelled. */
-export const EXIT = { ok: 0, failed: 1, input: 2, cancelled: 3 } as const;
+/**
+ * Exit codes: 0 ok, 1 the burst or a call failed, 2 bad input (nothing started), 3 cancelled,
+ * 4 `burst` started what fits and left jobs that fit no target (listed on stderr; `--strict` refuses instead).
+ */
+export const EXIT = { ok: 0, failed: 1, input: 2, cancelled: 3, partial: 4 } as const;
 
 export interface Failure {
   exit: number;

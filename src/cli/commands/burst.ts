@@ -24,6 +24,7 @@ interface BurstOpts extends CommonOpts {
   plan?: string;
   dryRun?: boolean;
   preflight?: boolean;
+  strict?: boolean;
 }
 
 export function registerBurst(program: Command): void {
@@ -35,6 +36,7 @@ export function registerBurst(program: Command): void {
     .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format): instance types, count, spot/on-demand, placement over the target\'s params')
     .option('--dry-run', 'print the bursts that would start (targets with their final params, nodes, estimate) and ask the provider whether it would allow the launch (EC2 DryRun); start nothing')
     .option('--no-preflight', 'with --dry-run: do not ask the provider (offline; the plan only)')
+    .option('--strict', 'all or nothing: when a job fits no target, start nothing (exit 2) instead of bursting the rest (exit 4)')
     .option('--json', 'machine-readable output')
     .action(async (o: BurstOpts) => {
       const ctx = await prepare(o);
@@ -46,10 +48,18 @@ export function registerBurst(program: Command): void {
         else process.stdout.write(`${msg}\n`);
         return;
       }
-      // A job nothing can take is a configuration problem: say why, start nothing.
-      if (prepared.plan.unfit.length) {
-        throw new InputError('plan', prepared.plan.unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
+      // A job nothing can take does not hold up the rest (as `watch` does): what fits bursts, the
+      // others are listed with why, and the exit code (4) says some were left. --strict: all or nothing.
+      const unfit = prepared.plan.unfit;
+      if (unfit.length && (o.strict || prepared.bursts.length === 0)) {
+        throw new InputError('plan', unfit.map((u) => ({ path: `job ${u.jobId}`, message: u.reason })));
       }
+      if (unfit.length) {
+        process.stderr.write(`warning: ${unfit.length} job(s) fit no target and were left (exit 4; --strict starts nothing instead):\n`);
+        for (const u of unfit.slice(0, 50)) process.stderr.write(`  left: job ${u.jobId}: ${u.reason}\n`);
+        if (unfit.length > 50) process.stderr.write(`  … and ${unfit.length - 50} more\n`);
+      }
+      const leftCode = unfit.length ? EXIT.partial : EXIT.ok;
       if (o.dryRun) {
         // The workflow's own plan step, run here: the dry run shows exactly what the burst will make.
         const bursts = await Promise.all(
@@ -70,7 +80,7 @@ export function registerBurst(program: Command): void {
           }),
         );
         const refused = checks.flat().filter((c) => !c.ok);
-        if (o.json) printJson({ dryRun: true, ...(o.plan ? { plan: o.plan } : {}), bursts: bursts.map((b, i) => ({ ...b, preflight: checks[i] })) });
+        if (o.json) printJson({ dryRun: true, ...(o.plan ? { plan: o.plan } : {}), bursts: bursts.map((b, i) => ({ ...b, preflight: checks[i] })), unfit });
         else {
           bursts.forEach((b, i) => {
             process.stdout.write(`dry run: would start burst ${b.burstId}: ${b.jobs.length} job(s) on ${b.target} (${b.nodes} × ${b.shape}, ~$${b.costPerHour.toFixed(2)}/h, ready in ~${b.secondsToReady.toFixed(0)}s)\n`);
@@ -80,6 +90,7 @@ export function registerBurst(program: Command): void {
           process.stdout.write(`dry run: ${bursts.length} burst(s), nothing started\n`);
         }
         if (refused.length) throw new FluxburstError(providerCode(refused[0]!.code), `dry run: the provider refused ${refused.map((c) => `${c.call} (${c.code})`).join(', ')}`);
+        process.exitCode = leftCode;
         return;
       }
       const client = await connectClient(ctx.conn);
@@ -116,15 +127,17 @@ export function registerBurst(program: Command): void {
         if (o.json) {
           printJson({
             bursts: started.map(({ b, isNew, url }) => ({ burstId: b.id, started: isNew, url, target: b.target, nodes: b.nodes, shape: b.shape, costPerHour: b.costPerHour, jobs: b.jobs.map((j) => j.id), reason: b.reason })),
+            unfit,
           });
         }
+        process.exitCode = leftCode;
         return;
       }
       const many = started.length > 1;
       const results = await Promise.all(started.map(({ handle, url }) => follow(handle, !!o.json, url, many ? handle.workflowId : undefined)));
-      if (o.json) printJson({ bursts: results.map((r) => r.record) });
+      if (o.json) printJson({ bursts: results.map((r) => r.record), unfit });
       const codes = results.map((r) => r.code);
-      process.exitCode = codes.includes(EXIT.failed) ? EXIT.failed : codes.includes(EXIT.cancelled) ? EXIT.cancelled : EXIT.ok;
+      process.exitCode = codes.includes(EXIT.failed) ? EXIT.failed : codes.includes(EXIT.cancelled) ? EXIT.cancelled : leftCode;
     });
 }
 
