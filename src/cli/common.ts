@@ -27,8 +27,11 @@ export function withConnectionFlags(cmd: Command): Command {
     .addOption(new Option('--tls-server-name <name>', 'server name to verify (SNI); env TEMPORAL_TLS_SERVER_NAME'))
     .addOption(new Option('--profile <name>', 'profile in the Temporal client config file (TEMPORAL_CONFIG_FILE); env TEMPORAL_PROFILE'))
     .addOption(new Option('--task-queue <name>', 'task queue (default: fluxburst)'))
-    .addOption(new Option('-c, --config <file>', 'fluxburst config (YAML)').env('FLUXBURST_CONFIG'));
+    .addOption(configOption());
 }
+
+/** `-c, --config` (env FLUXBURST_CONFIG): the same file for every command, so `validate` checks what `burst` would use. */
+export const configOption = () => new Option('-c, --config <file>', 'fluxburst config (YAML)').env('FLUXBURST_CONFIG');
 
 export interface CommonOpts extends ConnectionFlags {
   config?: string;

@@ -6,7 +6,7 @@ import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execut
 import { InputError } from '../../core/errors.js';
 import { makeSelector } from '../../select/selectors.js';
 import { loadRegistry } from '../../plugins/registry.js';
-import { type CommonOpts, prepare, printJson } from '../common.js';
+import { type CommonOpts, configOption, prepare, printJson } from '../common.js';
 import { table } from '../render.js';
 import { fluxTargetIssues } from './flux.js';
 
@@ -14,7 +14,7 @@ export function registerConfigCommands(program: Command): void {
   program
     .command('validate')
     .description('Check a config (and jobs file) without starting anything; exit 2 names every bad field.')
-    .option('-c, --config <file>', 'fluxburst config (YAML)')
+    .addOption(configOption())
     .option('-j, --jobs <file>', 'jobs file to check too')
     .option('-p, --plugin <name>', 'check as if only this target (or plugin) were configured')
     .option('--plan <file>', 'execution plan (JSON, aws-slurm-burst format) to check against the config')
@@ -46,7 +46,7 @@ export function registerConfigCommands(program: Command): void {
   program
     .command('plan')
     .description('Dry run: the bursts a jobs file would make (targets, nodes, types, cost per hour). Creates nothing.')
-    .option('-c, --config <file>', 'fluxburst config (YAML)')
+    .addOption(configOption())
     .option('-j, --jobs <file>', 'jobs file (default: config jobs)')
     .option('-p, --plugin <name>', 'only this target (or plugin)')
     .option('--owner <name>', 'owner (part of each burst name)')
