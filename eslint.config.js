@@ -39,6 +39,54 @@ export const pureImportRule = {
   ],
 };
 
+// Layers point one way: the planner (src/plan) chooses among plugins through the contract and the
+// registry only; plugins never import the planner, nor each other (gke builds on kubernetes);
+// sizing (src/sizing: fit, overrides, burst request, catalog lookup) is below both.
+const NO_PLAN = {
+  regex: '^(\\.\\./)+plan/',
+  message: 'plugins sit below the planner: shared sizing lives in src/sizing/',
+};
+const layerRule = (...patterns) => ['error', { patterns }];
+const layers = [
+  {
+    files: ['src/plugins/*/**/*.ts'],
+    ignores: ['src/plugins/gke/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule(NO_PLAN, {
+        regex: '^\\.\\./[\\w-]+/',
+        message: 'a plugin does not import another plugin: move what both need to src/sizing/ or src/core/',
+      }),
+    },
+  },
+  {
+    files: ['src/plugins/gke/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule(NO_PLAN, {
+        regex: '^\\.\\./(?!kubernetes/)[\\w-]+/',
+        message: 'gke builds on the kubernetes plugin only: move what else it needs to src/sizing/ or src/core/',
+      }),
+    },
+  },
+  {
+    files: ['src/plan/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule({
+        regex: '^\\.\\./plugins/(?!(contract|registry)\\.js$)',
+        message: 'the planner knows plugins through the contract and the registry only (a plugin-specific format belongs with its plugin)',
+      }),
+    },
+  },
+  {
+    files: ['src/sizing/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule({
+        regex: '^\\.\\./(plan|plugins)/',
+        message: 'src/sizing is below the planner and the plugins: it imports neither',
+      }),
+    },
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -76,6 +124,7 @@ export default tseslint.config(
     files: ['workflows/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImportRule] },
   },
+  ...layers,
   {
     files: ['src/core/**/*.ts', 'src/burst/scheduler.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', pureImportRule] },

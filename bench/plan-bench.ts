@@ -10,12 +10,12 @@ import { cpus, loadavg } from 'node:os';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import type { Catalog, InstanceType, Provider } from '../src/catalog/types.js';
 import type { Job } from '../src/core/types.js';
-import { type FitOptions, fits, makeChooser, perNodeRequest } from '../src/plan/fit.js';
+import { type FitOptions, fits, makeChooser, perNodeRequest } from '../src/sizing/fit.js';
 import { type PackOptions, type PackResult, packJobs } from '../src/plan/pack.js';
 import { isBurstable, selectJobs } from '../src/select/selectors.js';
 import { parseConfig } from '../src/config/load.js';
 import { type Plan, planBursts } from '../src/plan/planner.js';
-import { overrideOf, overrideParams } from '../src/plan/overrides.js';
+import { overrideOf, overrideParams } from '../src/sizing/overrides.js';
 import { resolveTargets } from '../src/plan/targets.js';
 import { loadRegistry } from '../src/plugins/registry.js';
 

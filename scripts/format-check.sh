@@ -12,5 +12,6 @@ FILES=(
   test/unit/error-codes.test.ts
   test/unit/selector-types.test.ts
   src/core/selector.ts
+  src/sizing/catalog.ts
 )
 exec npx prettier --check --log-level warn "${FILES[@]}"

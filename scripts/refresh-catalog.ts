@@ -49,7 +49,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatCatalogFile, parseCatalogFile } from '../src/catalog/catalog.js';
 import type { Arch, CatalogFile, InstanceType, Provider } from '../src/catalog/types.js';
-import { normalizeGpuKind } from '../src/plan/fit.js';
+import { normalizeGpuKind } from '../src/sizing/fit.js';
 
 export interface RefreshOptions {
   regions?: string[];

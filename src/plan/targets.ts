@@ -2,7 +2,7 @@ import type { Config, TargetConfig } from '../config/schema.js';
 import type { Job, TargetChoice } from '../core/types.js';
 import type { Plugin } from '../plugins/contract.js';
 import type { PluginRegistry } from '../plugins/registry.js';
-import { type JobOverride, overrideKey, overrideParams } from './overrides.js';
+import { type JobOverride, overrideKey, overrideParams } from '../sizing/overrides.js';
 
 /** A configured target with its plugin resolved. */
 export interface Target {

@@ -30,7 +30,7 @@ export type FitResult = InstanceType | { unfit: string };
 /**
  * One node's request: cores are `coresPerNode`, or the job's tasks spread evenly over its nodes;
  * memory and GPUs per node as given (0 when absent). The GPU kind comes from the job's override,
- * `attributes.system.fluxburst.requires.gpuKind` (see src/plan/overrides.ts).
+ * `attributes.system.fluxburst.requires.gpuKind` (see src/sizing/overrides.ts).
  */
 export function perNodeRequest(job: Job): NodeRequest {
   const nodes = job.nodes > 0 ? job.nodes : 1;
@@ -57,6 +57,22 @@ function requestedGpuKind(job: Job): string | undefined {
   return n;
 }
 const normalized = new Map<string, string>();
+
+/** One node's request covering every job of the burst. */
+export function burstRequest(jobs: Job[]): NodeRequest | { unfit: string } {
+  const r: NodeRequest = { cores: 1, memoryMiB: 0, gpus: 0 };
+  for (const j of jobs) {
+    const q = perNodeRequest(j);
+    r.cores = Math.max(r.cores, q.cores);
+    r.memoryMiB = Math.max(r.memoryMiB, q.memoryMiB);
+    r.gpus = Math.max(r.gpus, q.gpus);
+    if (q.gpuKind) {
+      if (r.gpuKind && r.gpuKind !== q.gpuKind) return { unfit: `jobs ask for different GPU kinds (${r.gpuKind}, ${q.gpuKind}); a burst has one node shape` };
+      r.gpuKind = q.gpuKind;
+    }
+  }
+  return r;
+}
 
 /**
  * Canonical GPU kind: lower case, words joined by '-', the "tesla" brand dropped, so GCE's

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { InputError } from '../../src/core/errors.js';
 import type { TargetChoice } from '../../src/core/types.js';
-import { applyExecutionPlan, applyExecutionPlanToConfig, type LoadedPlan, parseExecutionPlan, planPathFrom, readExecutionPlan } from '../../src/plan/execution-plan.js';
+import { applyExecutionPlan, applyExecutionPlanToConfig, type LoadedPlan, parseExecutionPlan, planPathFrom, readExecutionPlan } from '../../src/plugins/aws-ec2/execution-plan.js';
 import { awsEc2Params } from '../../src/plugins/aws-ec2/params.js';
 import { loadRegistry, type PluginRegistry } from '../../src/plugins/registry.js';
 import { ROOT } from '../support/harness.js';

@@ -9,7 +9,7 @@ import { brokerToml, burstHostlist, burstNodes, leadHostlist, miniClusterManifes
 import { burstNamespace } from '../../src/plugins/kubernetes/namespace.js';
 import { kubernetesParams } from '../../src/plugins/kubernetes/params.js';
 import { podGroupManifest, rankPod } from '../../src/plugins/kubernetes/podgroup.js';
-import { overrideOf, overrideParams } from '../../src/plan/overrides.js';
+import { overrideOf, overrideParams } from '../../src/sizing/overrides.js';
 
 const lead = { address: '34.1.2.3', port: 30093, name: 'flux-sample', size: 4 };
 const base = { lead, curveCert: { credential: 'CURVE' }, mungeKey: { file: '/etc/munge/munge.key' } };

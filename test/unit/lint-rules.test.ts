@@ -43,3 +43,39 @@ describe('workflow code imports only deterministic modules', () => {
     ).toEqual([]);
   });
 });
+
+describe('layers point one way: plan -> plugins (contract, registry) -> sizing', () => {
+  it.each([
+    ['src/plugins/aws-ec2/sizing.ts', "import { cheapestFit } from '../../plan/fit.js';", 'a plugin importing the planner'],
+    ['src/plugins/local/plugin.ts', "import type { Choice } from '../../plan/choose.js';", 'even for a type'],
+    ['src/plugins/gke/sizing.ts', "import { burstRequest } from '../aws-ec2/sizing.js';", 'a plugin importing another plugin'],
+    ['src/plugins/kubernetes/plugin.ts', "import { x } from '../local/agent.js';", 'a plugin importing another plugin'],
+    [
+      'src/plan/execution-plan.ts',
+      "import { ALLOCATION_STRATEGIES } from '../plugins/aws-ec2/params.js';",
+      'the planner importing one plugin',
+    ],
+    ['src/sizing/fit.ts', "import { packJobs } from '../plan/pack.js';", 'sizing importing the planner'],
+    ['src/sizing/fit.ts', "import type { Plugin } from '../plugins/contract.js';", 'sizing importing plugins'],
+  ])('%s: refuses %s (%s)', async (file, code) => {
+    expect(await restricted(file, `${code}\nexport {};\n`)).toHaveLength(1);
+  });
+
+  it.each([
+    ['src/plugins/gke/plugin.ts', "import { kubernetesPlugin } from '../kubernetes/index.js';"],
+    ['src/plugins/aws-ec2/sizing.ts', "import { cheapestFit } from '../../sizing/fit.js';"],
+    ['src/plan/choose.ts', "import type { PluginRegistry } from '../plugins/registry.js';"],
+    ['src/plan/targets.ts', "import type { Plugin } from '../plugins/contract.js';"],
+  ])('%s: allows %s', async (file, code) => {
+    expect(await restricted(file, `${code}\nexport {};\n`)).toEqual([]);
+  });
+
+  it('the code as it is keeps to the layers', async () => {
+    const results = await eslint.lintFiles(['src/plan', 'src/plugins', 'src/sizing', 'src/core', 'workflows']);
+    const hits = results.flatMap((r) =>
+      r.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => `${r.filePath}:${m.line}: ${m.message}`),
+    );
+    expect(hits).toEqual([]);
+    expect(results.length).toBeGreaterThan(40);
+  });
+});

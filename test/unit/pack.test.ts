@@ -11,7 +11,7 @@ import { SHIPPED_DATA, compareNames, formatCatalogFile, loadCatalog, makeCatalog
 import type { Arch, Catalog, InstanceType, Provider } from '../../src/catalog/types.js';
 import { InputError } from '../../src/core/errors.js';
 import type { Job } from '../../src/core/types.js';
-import { type FitOptions, type NodeRequest, cheapestFit, fits, makeChooser, normalizeGpuKind, perNodeRequest } from '../../src/plan/fit.js';
+import { type FitOptions, type NodeRequest, cheapestFit, fits, makeChooser, normalizeGpuKind, perNodeRequest } from '../../src/sizing/fit.js';
 import { type PackOptions, packJobs } from '../../src/plan/pack.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -5,7 +5,7 @@ import { SA_OWNER } from '../../core/search-attributes.js';
 import type { BurstResult, BurstStatus } from '../../core/types.js';
 import { prepareBursts } from '../../plan/prepare.js';
 import { chooseAndPlan } from '../../plan/choose.js';
-import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
+import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plugins/aws-ec2/execution-plan.js';
 import { FluxburstError, InputError, providerCode } from '../../core/errors.js';
 import type { CredentialRef } from '../../core/types.js';
 import type { PluginContext } from '../../plugins/contract.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { configSchema } from '../../config/schema.js';
 import { prepareBursts } from '../../plan/prepare.js';
-import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plan/execution-plan.js';
+import { applyExecutionPlanToConfig, readExecutionPlan } from '../../plugins/aws-ec2/execution-plan.js';
 import { InputError } from '../../core/errors.js';
 import { makeSelector } from '../../select/selectors.js';
 import { loadRegistry } from '../../plugins/registry.js';

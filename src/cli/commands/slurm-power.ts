@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { SA_NODES, SA_OWNER } from '../../core/search-attributes.js';
 import { allTargets, defaultOwner, narrowTargets } from '../../plan/prepare.js';
-import { applyExecutionPlan, planPathFrom, planTargetName, readExecutionPlan } from '../../plan/execution-plan.js';
+import { applyExecutionPlan, planPathFrom, planTargetName, readExecutionPlan } from '../../plugins/aws-ec2/execution-plan.js';
 import { compressHostlist, expandHostlist } from '../../slurm/hostlist.js';
 import { resetNodes } from '../../slurm/scontrol.js';
 import { releaseNodesSignal } from '../../../workflows/messages.js';

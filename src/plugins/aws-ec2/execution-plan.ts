@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Config, TargetConfig } from '../config/schema.js';
-import { type FieldIssue, InputError } from '../core/errors.js';
-import type { TargetChoice } from '../core/types.js';
-import { toFieldIssues } from '../core/zod-issues.js';
-import { ALLOCATION_STRATEGIES } from '../plugins/aws-ec2/params.js';
-import type { PluginRegistry } from '../plugins/registry.js';
+import type { Config, TargetConfig } from '../../config/schema.js';
+import { type FieldIssue, InputError } from '../../core/errors.js';
+import type { TargetChoice } from '../../core/types.js';
+import { toFieldIssues } from '../../core/zod-issues.js';
+import { ALLOCATION_STRATEGIES } from './params.js';
+import type { PluginRegistry } from '../registry.js';
 
 /**
  * An execution plan: the JSON an advisor (aws-slurm-burst-advisor, "ASBA") writes for

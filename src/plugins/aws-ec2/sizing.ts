@@ -1,10 +1,10 @@
 // Sizing from the shipped catalog: pure, and free of the AWS SDK, so the plugin's definition
 // (registered in every CLI process) loads fast; the SDK-using parts load on first use.
-import { loadCatalog } from '../../catalog/catalog.js';
 import type { Catalog, InstanceType } from '../../catalog/types.js';
 import type { Estimate, Job } from '../../core/types.js';
-import { cheapestFit, fits, makeChooser, perNodeRequest, type NodeRequest } from '../../plan/fit.js';
-import { overrideOf } from '../../plan/overrides.js';
+import { regionalCatalog } from '../../sizing/catalog.js';
+import { burstRequest, cheapestFit, fits, makeChooser, type NodeRequest } from '../../sizing/fit.js';
+import { overrideOf } from '../../sizing/overrides.js';
 import type { AwsEc2Params } from './params.js';
 
 export const PROVIDER = 'aws' as const;
@@ -16,12 +16,7 @@ export const PROVIDER = 'aws' as const;
 const narrowed = new WeakMap<object, Catalog>();
 export function catalogFor(p: AwsEc2Params): Catalog {
   let c = narrowed.get(p);
-  if (!c) {
-    const all = loadCatalog();
-    const only = p.instanceTypes ? new Set(p.instanceTypes) : undefined;
-    c = Object.freeze({ asOf: all.asOf, types: all.types.filter((t) => t.provider === PROVIDER && t.region === p.region && (!only || only.has(t.name))) });
-    narrowed.set(p, c);
-  }
+  if (!c) narrowed.set(p, (c = regionalCatalog(PROVIDER, p.region, p.instanceTypes)));
   return c;
 }
 
@@ -46,22 +41,6 @@ export function shapeOf(job: Job, p: AwsEc2Params): { shape: string; costPerNode
   const r = c(job);
   if ('unfit' in r) return p.instanceTypes ? { unfit: `${r.unfit} (instanceTypes: ${p.instanceTypes.join(', ')})` } : r;
   return { shape: r.shape, costPerNodeHour: r.costPerNodeHour };
-}
-
-/** One node's request covering every job of the burst. */
-export function burstRequest(jobs: Job[]): NodeRequest | { unfit: string } {
-  const r: NodeRequest = { cores: 1, memoryMiB: 0, gpus: 0 };
-  for (const j of jobs) {
-    const q = perNodeRequest(j);
-    r.cores = Math.max(r.cores, q.cores);
-    r.memoryMiB = Math.max(r.memoryMiB, q.memoryMiB);
-    r.gpus = Math.max(r.gpus, q.gpus);
-    if (q.gpuKind) {
-      if (r.gpuKind && r.gpuKind !== q.gpuKind) return { unfit: `jobs ask for different GPU kinds (${r.gpuKind}, ${q.gpuKind}); a burst has one node shape` };
-      r.gpuKind = q.gpuKind;
-    }
-  }
-  return r;
 }
 
 /** The burst's node type: the cheapest that fits every job. */

@@ -1,11 +1,10 @@
 // Sizing from the shipped GCE catalog: pure and free of @google-cloud/container, so the plugin's
 // definition (registered in every CLI process) loads fast.
-import { loadCatalog } from '../../catalog/catalog.js';
 import type { Catalog, InstanceType } from '../../catalog/types.js';
 import type { Estimate, Job } from '../../core/types.js';
-import { cheapestFit, type FitOptions } from '../../plan/fit.js';
-import { overrideOf } from '../../plan/overrides.js';
-import { burstRequest } from '../aws-ec2/sizing.js';
+import { regionalCatalog } from '../../sizing/catalog.js';
+import { burstRequest, cheapestFit, type FitOptions } from '../../sizing/fit.js';
+import { overrideOf } from '../../sizing/overrides.js';
 import { regionOf, type GkeParams } from './params.js';
 
 export const PROVIDER = 'gce' as const;
@@ -13,12 +12,7 @@ export const PROVIDER = 'gce' as const;
 const regional = new WeakMap<object, Catalog>();
 export function catalogFor(p: GkeParams): Catalog {
   let c = regional.get(p);
-  if (!c) {
-    const all = loadCatalog();
-    const region = regionOf(p.location);
-    c = Object.freeze({ asOf: all.asOf, types: all.types.filter((t) => t.provider === PROVIDER && t.region === region) });
-    regional.set(p, c);
-  }
+  if (!c) regional.set(p, (c = regionalCatalog(PROVIDER, regionOf(p.location))));
   return c;
 }
 

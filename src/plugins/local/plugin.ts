@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { CapacityError, FluxburstError, InjectedFault, NodeLostError, TransientError } from '../../core/errors.js';
 import type { BurstPlan, Estimate, Job, JobResult, ProvisionStep, ResourceRef, TaskResult } from '../../core/types.js';
 import { loadCatalog } from '../../catalog/catalog.js';
-import { makeChooser } from '../../plan/fit.js';
-import { overrideOf } from '../../plan/overrides.js';
+import { makeChooser } from '../../sizing/fit.js';
+import { overrideOf } from '../../sizing/overrides.js';
 import { registerNode } from '../../slurm/scontrol.js';
 import { definePlugin, type PluginContext } from '../contract.js';
 import {
