@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -46,15 +46,21 @@ export function registerServer(program: Command): void {
     .description('Stop the detached dev server and worker started from this state dir.')
     .action(async () => {
       const dir = stateDir();
-      const worker = await stopPidFile(join(dir, 'worker.pid'));
+      // Every detached worker has its own pid file (worker.<pid>.pid; worker.pid from older versions).
+      const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^worker(\.\d+)?\.pid$/.test(f)) : [];
+      const workers = (await Promise.all(files.map((f) => stopPidFile(join(dir, f))))).filter(Boolean).length;
       const server = await stopDevServer(dir);
       const cluster = await stopClusterServer();
-      process.stdout.write(`worker: ${worker ? 'stopped' : 'not running'}\nserver: ${server ? 'stopped' : 'not running'}\n${cluster ? 'cluster: stopped\n' : ''}`);
+      process.stdout.write(`worker: ${workers ? `stopped${workers > 1 ? ` (${workers})` : ''}` : 'not running'}\nserver: ${server ? 'stopped' : 'not running'}\n${cluster ? 'cluster: stopped\n' : ''}`);
     });
 }
 
-/** Re-run this CLI in the background with the same arguments minus --detach. */
-export function detachSelf(name: string): number {
+/**
+ * Re-run this CLI in the background with the same arguments minus --detach. Its pid goes to
+ * `<name>.pid`, or with `perProcess` to `<name>.<pid>.pid` (several workers may run at once:
+ * a second must not hide the first from `fluxburst stop`).
+ */
+export function detachSelf(name: string, perProcess = false): number {
   const dir = stateDir();
   mkdirSync(dir, { recursive: true });
   const log = openSync(join(dir, `${name}.log`), 'a');
@@ -62,7 +68,7 @@ export function detachSelf(name: string): number {
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
   closeSync(log);
   child.unref();
-  writeFileSync(join(dir, `${name}.pid`), String(child.pid));
+  writeFileSync(join(dir, perProcess ? `${name}.${child.pid}.pid` : `${name}.pid`), String(child.pid));
   return child.pid!;
 }
 

@@ -27,7 +27,7 @@ export function registerWorker(program: Command): void {
     .action(async (o: CommonOpts & { maxActivities: number; detach?: boolean; metrics?: string; otel?: boolean; logFormat: 'text' | 'json' }) => {
       const ctx = await prepare(o);
       if (o.detach) {
-        const pid = detachSelf('worker');
+        const pid = detachSelf('worker', true);
         // Wait until it polls, so a burst started next is picked up at once.
         const log = join(stateDir(), 'worker.log');
         for (let i = 0; ; i++) {
