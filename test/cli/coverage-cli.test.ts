@@ -23,6 +23,15 @@ beforeAll(async () => {
   conn = ['--address', address(), '--task-queue', TQ];
 });
 afterAll(async () => {
+  // A test that failed half-way may leave a burst running: cancel it so its nodes are torn down.
+  const c = await client();
+  const running = [];
+  for await (const wf of c.workflow.list({ query: `FluxburstOwner = '${owner}' AND ExecutionStatus = 'Running'` })) running.push(wf.workflowId);
+  await Promise.all(running.map(async (id) => {
+    await c.workflow.getHandle(id).signal('cancel', { reason: 'test cleanup' }).catch(() => undefined);
+    await c.workflow.getHandle(id).result().catch(() => undefined);
+  }));
+  await c.connection.close();
   await w?.stop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(nodes, { recursive: true, force: true });

@@ -154,7 +154,7 @@ it('server in the foreground: prints its address when ready, serves, and SIGTERM
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => (out.includes('ready') ? true : undefined), 60_000, 'server ready');
+  await waitFor(() => (out.includes('ready') ? true : undefined), 90_000, 'server ready');
   expect(out).toContain(`gRPC: 127.0.0.1:${p}`);
   const serverPid = JSON.parse(readFileSync(join(state, 'server.json'), 'utf8')).pid as number;
   pids.push(serverPid);

@@ -72,9 +72,9 @@ describe('aws-ec2 params on moto', () => {
     await ec2.send(new CreateKeyPairCommand({ KeyName: 'cov-key' }));
     const a = await provisionAll({ keyName: 'cov-key', iamInstanceProfile: 'fb-node-role', capacityType: 'on-demand', instanceTypes: ['c5.large'] }, 'cov-key-name');
     try {
-      const data = await launchTemplateData(String(a.refs[0]!.data!.name));
-      expect(data.KeyName).toBe('cov-key');
-      expect(data.IamInstanceProfile).toEqual({ Name: 'fb-node-role' });
+        const data = await launchTemplateData(String(a.refs[0]!.data!.name));
+        expect(data.KeyName).toBe('cov-key');
+        expect(data.IamInstanceProfile).toEqual({ Name: 'fb-node-role' });
     } finally {
       await a.teardown();
     }
@@ -194,6 +194,7 @@ describe('fluxburst interruptions start|status|stop (CLI, moto SQS)', () => {
     const c = await client();
     const burstId = uid('cov-intr-burst');
     await start(c, TQ, burstId, input([job('s', { command: ['sleep', '60'] })], { workdir: nodes }));
+    try {
     const tagged = async (burst: string) => {
       const r = await ec2.send(
         new RunInstancesCommand({
@@ -261,8 +262,11 @@ describe('fluxburst interruptions start|status|stop (CLI, moto SQS)', () => {
     // The stopped watcher still answers status with its final counts (the wake-up message was not a notice).
     const after = await cli(['interruptions', 'status', '--json', ...flags], env);
     expect(JSON.parse(after.stdout)[0].counts).toMatchObject({ delivered: 1, burstGone: 1, ignored: 1 });
-
-    await c.workflow.getHandle(burstId).signal('cancel', { reason: 'test over' });
-    await c.workflow.getHandle(burstId).result();
+    } finally {
+      // Whatever happened above: the burst is torn down and the watcher gone.
+      await c.workflow.getHandle(burstId).signal('cancel', { reason: 'test over' });
+      await c.workflow.getHandle(burstId).result();
+      await c.workflow.getHandle(queueWorkflowId(queueUrl)).terminate('test over').catch(() => undefined);
+    }
   });
 });
