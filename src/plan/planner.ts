@@ -1,6 +1,8 @@
 import type { Config } from '../config/schema.js';
 import type { Job, TargetChoice } from '../core/types.js';
 import type { PluginRegistry } from '../plugins/registry.js';
+import { jobIdProblem } from '../core/limits.js';
+import { jobProblems } from '../jobs/normalize.js';
 import { burstName } from './naming.js';
 import { type JobOverride, overrideKey, overridesOf } from '../sizing/overrides.js';
 import { packJobs } from './pack.js';
@@ -96,6 +98,15 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
 
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
+    // Files are checked as they are read; jobs from a Flux or Slurm queue, a watch scan or an
+    // addJobs call reach the planner unchecked. A job over the bounds (ids that cannot be paths or
+    // routes, counts no worker could honour) fits no target: it is unfit with the reason, and
+    // never reaches a worker.
+    const bad = outOfBounds(job);
+    if (bad) {
+      unfit.push({ jobId: job.id, reason: bad });
+      continue;
+    }
     const o = overrides.size ? overrides.get(job.id) : undefined;
     const okey = o ? overrideKey(o) : '';
     let prof = profiles.get(job, okey);
@@ -244,6 +255,12 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
     }
     return `no target has room: ${full.join('; ')}`;
   }
+}
+
+/** Why a job is outside fluxburst's bounds (src/core/limits.ts), or undefined. */
+function outOfBounds(job: Job): string | undefined {
+  const why = [jobIdProblem(job.id), ...jobProblems(job).map((p) => `${p.path}: ${p.message.replace(`job ${job.id}: `, '')}`)].filter(Boolean);
+  return why.length ? `out of bounds: ${why.join('; ')}` : undefined;
 }
 
 export type { Target };
