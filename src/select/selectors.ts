@@ -9,10 +9,14 @@ export interface Selection {
 
 export type Selector = (job: Job) => boolean | string;
 
-/** flux-burst's default: the jobspec carries the `burstable` system attribute. */
+/**
+ * flux-burst's default: the jobspec carries the `burstable` system attribute — key presence,
+ * exactly flux-burst's `"burstable" in attributes.system`, so `burstable: 0` is burstable too
+ * (README, Selecting jobs). The short form sets the key only for `burstable: true`.
+ */
 export function isBurstable(job: Job): boolean {
   const system = job.attributes.system as Record<string, unknown> | undefined;
-  return !!system && 'burstable' in system && system.burstable !== false && system.burstable !== 0;
+  return !!system && typeof system === 'object' && Object.hasOwn(system, 'burstable');
 }
 
 /** A job field, or a dotted path under `attributes` (`attributes.system.queue`). */

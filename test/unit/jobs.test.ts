@@ -96,11 +96,16 @@ describe('Flux jobinfo shape', () => {
     expect(await selectJobs([job!], { kind: 'burstable' })).toEqual({ selected: [], skipped: [{ id: '10', reason: 'not marked burstable' }] });
   });
 
-  it('treats burstable: 0 and burstable: false as not burstable, anything else present as burstable', async () => {
-    const entry = (id: string, b: string) =>
-      `- id: ${id}\n  spec:\n    resources: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1 }] }]\n    tasks: [{ command: [x] }]\n    attributes: { system: { burstable: ${b} } }\n`;
-    const jobs = parseJobs([entry('zero', '0'), entry('no', 'false'), entry('one', '1'), entry('yes', 'true'), entry('word', 'gpu')].join(''), 't');
-    expect((await selectJobs(jobs, { kind: 'burstable' })).selected.map((j) => j.id)).toEqual(['one', 'yes', 'word']);
+  it("selects by key presence, flux-burst's rule: burstable: 0, false, null, 1 or a word all select; no key does not", async () => {
+    const entry = (id: string, b: string | undefined) =>
+      `- id: ${id}\n  spec:\n    resources: [{ type: slot, count: 1, label: task, with: [{ type: core, count: 1 }] }]\n    tasks: [{ command: [x] }]\n    attributes: { system: { ${b === undefined ? 'queue: q' : `burstable: ${b}`} } }\n`;
+    const jobs = parseJobs([entry('zero', '0'), entry('no', 'false'), entry('nothing', 'null'), entry('one', '1'), entry('yes', 'true'), entry('word', 'gpu'), entry('absent', undefined)].join(''), 't');
+    const r = await selectJobs(jobs, { kind: 'burstable' });
+    expect(r.selected.map((j) => j.id)).toEqual(['zero', 'no', 'nothing', 'one', 'yes', 'word']);
+    expect(r.skipped).toEqual([{ id: 'absent', reason: 'not marked burstable' }]);
+    // The short form: burstable: true sets the key, burstable: false (the default) leaves it out.
+    const short = parseJobs('- { id: s1, command: [x], burstable: true }\n- { id: s2, command: [x], burstable: false }\n- { id: s3, command: [x] }\n', 't');
+    expect((await selectJobs(short, { kind: 'burstable' })).selected.map((j) => j.id)).toEqual(['s1']);
   });
 
   it('keeps user attributes and takes username over userid', () => {
