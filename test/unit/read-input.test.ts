@@ -9,6 +9,7 @@ import { INPUT_LIMITS, readInputFile } from '../../src/config/read-input.js';
 import { loadConfig } from '../../src/config/load.js';
 import { InputError } from '../../src/core/errors.js';
 import { readJobsFile } from '../../src/jobs/file-source.js';
+import { readExecutionPlan } from '../../src/plugins/aws-ec2/execution-plan.js';
 import { loadRegistry } from '../../src/plugins/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-read-input-'));
@@ -56,6 +57,12 @@ describe('readInputFile', () => {
     expect(refused(() => loadConfig('/dev/zero', reg)).message).toMatch(/^invalid config \/dev\/zero:/);
     await expect(readJobsFile('/dev/zero')).rejects.toThrow(
       new RegExp(`invalid jobs file /dev/zero:\\n  - \\(root\\): more than ${INPUT_LIMITS.jobs / 1024 / 1024} MiB`),
+    );
+  }, 30_000);
+
+  it('an execution plan (--plan /dev/zero) is refused the same way', async () => {
+    await expect(readExecutionPlan('/dev/zero')).rejects.toThrow(
+      /invalid execution plan \/dev\/zero:\n  - \/dev\/zero: \(file\): more than 4 MiB/,
     );
   }, 30_000);
 });

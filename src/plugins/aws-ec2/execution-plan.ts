@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { INPUT_LIMITS, readInputFile } from '../../config/read-input.js';
 import type { Config, TargetConfig } from '../../config/schema.js';
 import { type FieldIssue, InputError } from '../../core/errors.js';
 import type { TargetChoice } from '../../core/types.js';
@@ -104,9 +104,10 @@ export function parseExecutionPlan(raw: unknown, path = '(plan)'): LoadedPlan {
 export async function readExecutionPlan(path: string): Promise<LoadedPlan> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readInputFile(path, `execution plan ${path}`, INPUT_LIMITS.plan);
   } catch (e) {
-    throw planError(path, [{ path: '(file)', message: `cannot read: ${(e as Error).message}` }]);
+    // Unreadable, endless (/dev/zero) or too big: the reader's reason, in this file's format.
+    throw planError(path, [{ path: '(file)', message: e instanceof InputError ? (e.issues[0]?.message ?? e.message) : `cannot read: ${(e as Error).message}` }]);
   }
   let raw: unknown;
   try {
