@@ -28,7 +28,7 @@ export default defineConfig({
     ...shared,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
-      { test: { ...perProject, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...perProject, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'], setupFiles: ['test/support/per-file-tmp.ts'] } },
       { test: { ...perProject, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'] } },
     ],
   },

@@ -5,19 +5,18 @@
 // ResumeTimeout slurmctld calls ResumeFailProgram and the burst takes everything away.
 import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TAG_BURST, TAG_NODE } from '../../src/plugins/aws-ec2/tags.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
-import { CLI, address, client, startWorker, uid, waitFor } from '../support/harness.js';
+import { CLI, address, client, startWorker, uid, waitFor, workdir } from '../support/harness.js';
 import { ec2Client, type Moto, motoBase, startMoto } from '../../testkit/moto/index.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
+import { powerSaveWrappers, type Slurm, startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 
 const TQ = uid('tq-slurmec2');
 const name = `e${Date.now().toString(36)}`;
-const dir = mkdtempSync(join(tmpdir(), 'fb-slurmec2-'));
+const dir = workdir('slurmec2');
 let moto: Moto;
 let ec2: EC2Client;
 let slurm: Slurm;
@@ -36,6 +35,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 
+// Registered first, so it runs last: this file's munged outlives every Slurm it served, then stops.
+afterAll(() => stopMunge());
 afterAll(async () => {
   await slurm?.stop();
   await w?.stop();

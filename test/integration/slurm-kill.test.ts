@@ -1,16 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { slurmNodesQuery, type SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, spawnWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
+import { powerSaveWrappers, type Slurm, startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 
 // The worker dies (SIGKILL) while the resumed node boots: the workflow resumes on a new worker,
 // the node is made once, and the Slurm job still runs and completes.
 const TQ = uid('tq-slurmkill');
 const name = `k${Date.now().toString(36)}`;
-const dir = mkdtempSync(join(tmpdir(), 'fb-slurmkill-'));
+const dir = workdir('slurmkill');
 const workers: ReturnType<typeof spawnWorker>[] = [];
 let slurm: Slurm;
 let nodes: string;
@@ -34,6 +33,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 
+// Registered first, so it runs last: this file's munged outlives every Slurm it served, then stops.
+afterAll(() => stopMunge());
 afterAll(async () => {
   await slurm?.stop();
   for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');

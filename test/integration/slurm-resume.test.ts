@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliAsync } from '../support/harness.js';
 import type { SlurmNodesStatus } from '../../workflows/messages.js';
 import { CLI, address, client, createCounts, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { powerSaveWrappers, type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
+import { powerSaveWrappers, type Slurm, startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 
 // The whole power-save loop on a real slurmctld: a job in the cloud partition → slurmctld runs
 // ResumeProgram (fluxburst) → a workflow provisions local nodes, registers them and starts their
@@ -16,7 +15,7 @@ const name = `s${Date.now().toString(36)}`;
 let w: Awaited<ReturnType<typeof startWorker>>;
 let slurm: Slurm;
 let nodes: string;
-const dir = mkdtempSync(join(tmpdir(), 'fb-slurmres-'));
+const dir = workdir('slurmres');
 
 
 beforeAll(async () => {
@@ -27,6 +26,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'conf-path'), slurm.conf);
 }, 120_000);
 
+// Registered first, so it runs last: this file's munged outlives every Slurm it served, then stops.
+afterAll(() => stopMunge());
 afterAll(async () => {
   await slurm?.stop();
   await w?.stop();

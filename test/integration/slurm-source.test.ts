@@ -1,17 +1,16 @@
 // The Slurm queue as a job source on the real Slurm 22.05: `slurm:` in the config makes plan,
 // burst and watch read `squeue --json` (SLURM_CONF from the config), select the burstable jobs
 // (a "burstable" --comment, or a burstable partition) and size them from the request.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BurstResult } from '../../src/core/types.js';
 import { address, cliAsync, client, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
-import { type Slurm, startSlurm } from '../../testkit/slurm/local-cluster.js';
+import { type Slurm, startSlurm, stopMunge } from '../../testkit/slurm/local-cluster.js';
 import { type WatchStatus, stopWatchSignal, watchStatusQuery } from '../../workflows/messages.js';
 
 const TQ = uid('tq-slurmsrc');
-const dir = mkdtempSync(join(tmpdir(), 'fb-slurmsrc-'));
+const dir = workdir('slurmsrc');
 let slurm: Slurm;
 let w: Awaited<ReturnType<typeof startWorker>>;
 let config: string;
@@ -32,6 +31,8 @@ beforeAll(async () => {
   w = await startWorker(TQ);
 }, 120_000);
 
+// Registered first, so it runs last: this file's munged outlives every Slurm it served, then stops.
+afterAll(() => stopMunge());
 afterAll(async () => {
   await w?.stop();
   await slurm?.stop();

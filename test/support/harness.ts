@@ -1,6 +1,5 @@
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -55,9 +54,7 @@ export async function startWorker(taskQueue: string, opts: { registry?: PluginRe
   };
 }
 
-export function workdir(tag = 'local'): string {
-  return mkdtempSync(join(tmpdir(), `fb-${tag}-`));
-}
+export { workdir } from './workdirs.js';
 
 /** What a local burst left behind: node processes and burst directories under the workdir. */
 export function leftovers(dir: string): { processes: number[]; dirs: string[] } {
