@@ -116,6 +116,8 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
       ],
       '@typescript-eslint/no-explicit-any': 'off', // used sparingly at untyped boundaries (gRPC, YAML)
+      'prefer-const': ['error', { destructuring: 'all' }], // `let { a, b }` where only a is reassigned is fine
+      'no-regex-spaces': 'off', // tests match indented output literally
       'no-control-regex': 'off', // the input validators match control characters on purpose
       '@typescript-eslint/no-unused-expressions': 'off', // `(a(), b())` one-liners are house style
     },
