@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { unavailableOfferings } from '../../src/plugins/aws-ec2/offerings.js';
-import { placementGroupName } from '../../src/plugins/aws-ec2/placement.js';
 import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
 import { interruptionQueueStatusQuery, jobDoneUpdate, statusQuery, stopWatchSignal } from '../../workflows/messages.js';
 import { address, cliAsync, client, result, spawnWorker, start, startWorker, uid, waitFor } from '../support/harness.js';
@@ -123,7 +122,7 @@ describe('a burst on aws-ec2 (moto)', () => {
     expect(s.resources.map((r) => r.kind)).toEqual(['launch-template', 'placement-group', 'fleet']);
     const live = await instancesOf(id, ['running']);
     expect(live).toHaveLength(2);
-    expect(live.map((i) => i.Placement?.GroupName)).toEqual([placementGroupName(id), placementGroupName(id)]);
+    expect(live.map((i) => i.Placement?.GroupName)).toEqual([`fluxburst-${id}`, `fluxburst-${id}`]);
 
     // The jobs run on the local scheduler; its epilog reports them (one through the CLI; async:
     // the worker runs in this process and must keep polling while the CLI waits).

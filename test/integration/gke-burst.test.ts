@@ -6,7 +6,6 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { closeGkeClients } from '../../src/plugins/gke/client.js';
-import { clusterNameFor } from '../../src/plugins/gke/names.js';
 import { namespaceFor } from '../../src/plugins/kubernetes/labels.js';
 import { jobDoneUpdate, statusQuery } from '../../workflows/messages.js';
 import { FakeClusterManager } from '../../testkit/gke/fake-cluster-manager.js';
@@ -41,7 +40,7 @@ function gkeInput(jobs: Job[], params: Record<string, unknown> = {}): BurstInput
   };
 }
 
-const clusterPath = (id: string) => `projects/${PROJECT}/locations/${ZONE}/clusters/${clusterNameFor(id)}`;
+const clusterPath = (id: string) => `projects/${PROJECT}/locations/${ZONE}/clusters/fb-${id}`;
 const createOps = (id: string) => fake.operations().filter((o) => o.operationType === 'CREATE_CLUSTER' && o.targetLink === clusterPath(id));
 
 function leftovers(id: string): string[] {

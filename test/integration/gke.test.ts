@@ -9,7 +9,7 @@ import type { Job, ProvisionStep, ResourceRef } from '../../src/core/types.js';
 import type { PluginContext } from '../../src/plugins/contract.js';
 import { closeGkeClients } from '../../src/plugins/gke/client.js';
 import { gkePlugin } from '../../src/plugins/gke/index.js';
-import { clusterNameFor, nodePoolNameFor, ownerLabels } from '../../src/plugins/gke/names.js';
+import { ownerLabels } from '../../src/plugins/gke/names.js';
 import { gkeParams, type GkeParams } from '../../src/plugins/gke/params.js';
 import { namespaceFor } from '../../src/plugins/kubernetes/labels.js';
 import { FakeClusterManager } from '../../testkit/gke/fake-cluster-manager.js';
@@ -91,8 +91,8 @@ async function undoAll(burstId: string, p: GkeParams, run: Run): Promise<void> {
 function leftovers(burstId: string): string[] {
   const out: string[] = [];
   for (const c of fake.clusters()) {
-    if (c.name === clusterNameFor(burstId)) out.push(`cluster ${c.name} ${c.status}`);
-    for (const np of c.nodePools) if (np.name === nodePoolNameFor(burstId) && c.name !== clusterNameFor(burstId)) out.push(`node pool ${c.name}/${np.name} ${np.status}`);
+    if (c.name === `fb-${burstId}`) out.push(`cluster ${c.name} ${c.status}`);
+    for (const np of c.nodePools) if (np.name === `fb-${burstId}` && c.name !== `fb-${burstId}`) out.push(`node pool ${c.name}/${np.name} ${np.status}`);
   }
   const ns = namespaceFor('fluxburst-', burstId);
   if (api.objects('namespaces').some((n) => n.metadata.name === ns)) out.push(`namespace ${ns}`);
@@ -127,12 +127,12 @@ describe('gke cluster mode against the fake ClusterManager', () => {
     const c = ctx(id, 1, beats);
     const plan = await gkePlugin.plan([job('a', 3)], p, c);
     const ref = await gkePlugin.provision(plan.steps[0]!, plan, p, c);
-    expect(ref).toMatchObject({ key: 'cluster', kind: 'gke-cluster', id: `projects/${PROJECT}/locations/${ZONE}/clusters/${clusterNameFor(id)}`, data: { adopted: false, nodeCount: 3, spot: true, status: 'RUNNING' } });
-    const op = fake.operations().find((o) => o.operationType === 'CREATE_CLUSTER' && o.targetLink.endsWith(`/clusters/${clusterNameFor(id)}`))!;
+    expect(ref).toMatchObject({ key: 'cluster', kind: 'gke-cluster', id: `projects/${PROJECT}/locations/${ZONE}/clusters/fb-${id}`, data: { adopted: false, nodeCount: 3, spot: true, status: 'RUNNING' } });
+    const op = fake.operations().find((o) => o.operationType === 'CREATE_CLUSTER' && o.targetLink.endsWith(`/clusters/fb-${id}`))!;
     // Every status the plugin was answered with, in order: it saw the whole progression.
     expect([...new Set(op.seen)]).toEqual(['PENDING', 'RUNNING', 'DONE']);
     expect(beats.some((b) => (b as { status?: string }).status === 'RUNNING')).toBe(true);
-    const cl = fake.clusters().find((x) => x.name === clusterNameFor(id))!;
+    const cl = fake.clusters().find((x) => x.name === `fb-${id}`)!;
     expect(cl.status).toBe('RUNNING');
     expect(cl.resourceLabels).toEqual({ team: 'hpc', ...ownerLabels(id, 'tester') });
     expect(cl.nodePools.map((np) => [np.initialNodeCount, np.config.machineType, np.config.spot])).toEqual([[3, plan.groups[0]!.shape, true]]);
@@ -143,11 +143,11 @@ describe('gke cluster mode against the fake ClusterManager', () => {
     await gkePlugin.join(refs, p, c);
     ctl.stop();
     expect(refs.find((r) => r.kind === 'minicluster')!.nodes).toHaveLength(3);
-    expect(leftovers(id)).toEqual([`cluster ${clusterNameFor(id)} RUNNING`, `namespace ${namespaceFor('fluxburst-', id)}`]);
+    expect(leftovers(id)).toEqual([`cluster fb-${id} RUNNING`, `namespace ${namespaceFor('fluxburst-', id)}`]);
     for (const [i, s] of [...plan.steps.entries()].reverse()) await gkePlugin.teardown(s, refs[i], p, c);
     await nothingLeft(id);
     expect((fake.effects.CreateCluster ?? 0) - before).toBe(1);
-    const del = fake.operations().find((o) => o.operationType === 'DELETE_CLUSTER' && o.targetLink.endsWith(`/clusters/${clusterNameFor(id)}`))!;
+    const del = fake.operations().find((o) => o.operationType === 'DELETE_CLUSTER' && o.targetLink.endsWith(`/clusters/fb-${id}`))!;
     expect(del.seen.at(-1)).toBe('DONE');
     // Teardown again: already gone is success.
     for (const s of [...plan.steps].reverse()) await gkePlugin.teardown(s, undefined, p, c);
@@ -191,7 +191,7 @@ describe('gke cluster mode against the fake ClusterManager', () => {
     // The worker "dies" while the create op runs: provision is abandoned, the compensation runs without a ref.
     const abandoned = new AbortController();
     const pending = gkePlugin.provision(plan.steps[0]!, plan, p, { ...c, signal: abandoned.signal });
-    await waitFor(() => (fake.operations().some((o) => o.targetLink.endsWith(`/clusters/${clusterNameFor(id)}`) && fake.statusOf(o) === 'RUNNING') ? true : undefined), 5000, 'create op RUNNING');
+    await waitFor(() => (fake.operations().some((o) => o.targetLink.endsWith(`/clusters/fb-${id}`) && fake.statusOf(o) === 'RUNNING') ? true : undefined), 5000, 'create op RUNNING');
     abandoned.abort();
     await pending.catch(() => undefined);
     await gkePlugin.teardown(plan.steps[0]!, undefined, p, c);
@@ -216,18 +216,18 @@ describe('gke cluster mode against the fake ClusterManager', () => {
 
     // Someone else's cluster under the name this burst would use.
     const other = uid('gke-foreign');
-    fake.addCluster(PROJECT, ZONE, clusterNameFor(other), { owner: 'someone-else' });
+    fake.addCluster(PROJECT, ZONE, `fb-${other}`, { owner: 'someone-else' });
     const r = await burst(other, params());
     expect(r.error).toMatchObject({ code: 'ClusterExists', retryable: false });
     expect(r.error!.message).toMatch(/already exists and is not this burst's/);
     // The compensation ran and did not touch it.
-    const still = fake.clusters().find((c) => c.name === clusterNameFor(other))!;
+    const still = fake.clusters().find((c) => c.name === `fb-${other}`)!;
     expect(still).toMatchObject({ status: 'RUNNING', resourceLabels: { owner: 'someone-else' } });
     // Nor does a cluster of another burst count as ours.
     const mixed = uid('gke-other-burst');
-    fake.addCluster(PROJECT, ZONE, clusterNameFor(mixed), ownerLabels('not-this-burst', 'tester'));
+    fake.addCluster(PROJECT, ZONE, `fb-${mixed}`, ownerLabels('not-this-burst', 'tester'));
     expect((await burst(mixed, params())).error).toMatchObject({ code: 'ClusterExists' });
-    expect(fake.clusters().some((c) => c.name === clusterNameFor(mixed))).toBe(true);
+    expect(fake.clusters().some((c) => c.name === `fb-${mixed}`)).toBe(true);
   });
 
   it('owned() lists the clusters made by fluxburst; destroy() deletes one', async () => {
@@ -236,10 +236,10 @@ describe('gke cluster mode against the fake ClusterManager', () => {
     expect(r.error).toBeUndefined();
     const owned = await gkePlugin.owned(params(), ctx('sweep'));
     const mine = owned.find((o) => o.burstId === id)!;
-    expect(mine).toEqual({ burstId: id, owner: 'tester', kind: 'gke-cluster', id: `projects/${PROJECT}/locations/${ZONE}/clusters/${clusterNameFor(id)}` });
-    expect(owned.some((o) => o.id.endsWith(`/clusters/${clusterNameFor(uid('x'))}`))).toBe(false);
+    expect(mine).toEqual({ burstId: id, owner: 'tester', kind: 'gke-cluster', id: `projects/${PROJECT}/locations/${ZONE}/clusters/fb-${id}` });
+    expect(owned.some((o) => o.id.endsWith(`/clusters/fb-${uid('x')}`))).toBe(false);
     await gkePlugin.destroy!(mine, params(), ctx('sweep'));
-    expect(fake.clusters().some((c) => c.name === clusterNameFor(id))).toBe(false);
+    expect(fake.clusters().some((c) => c.name === `fb-${id}`)).toBe(false);
   });
 
   it('spot preemption: GKE taints the node for termination → the kubernetes node view reports a spot interruption', async () => {
@@ -278,10 +278,10 @@ describe('gke node pool mode against the fake ClusterManager', () => {
     const p = params({ mode: 'nodePool', clusterName: shared, spot: true });
     const r = await burst(id, p, [job('a', 2)], { keep: true });
     expect(r.error).toBeUndefined();
-    expect(r.refs[0]).toMatchObject({ kind: 'gke-node-pool', id: `projects/${PROJECT}/locations/${ZONE}/clusters/${shared}/nodePools/${nodePoolNameFor(id)}`, data: { adopted: false, spot: true, nodeCount: 2 } });
-    const pool = fake.clusters().find((c) => c.name === shared)!.nodePools.find((np) => np.name === nodePoolNameFor(id))!;
+    expect(r.refs[0]).toMatchObject({ kind: 'gke-node-pool', id: `projects/${PROJECT}/locations/${ZONE}/clusters/${shared}/nodePools/fb-${id}`, data: { adopted: false, spot: true, nodeCount: 2 } });
+    const pool = fake.clusters().find((c) => c.name === shared)!.nodePools.find((np) => np.name === `fb-${id}`)!;
     expect(pool).toMatchObject({ status: 'RUNNING', initialNodeCount: 2, config: { spot: true, resourceLabels: ownerLabels(id, 'tester') } });
-    const op = fake.operations().find((o) => o.operationType === 'CREATE_NODE_POOL' && o.targetLink.endsWith(`/nodePools/${nodePoolNameFor(id)}`))!;
+    const op = fake.operations().find((o) => o.operationType === 'CREATE_NODE_POOL' && o.targetLink.endsWith(`/nodePools/fb-${id}`))!;
     expect([...new Set(op.seen)]).toEqual(['PENDING', 'RUNNING', 'DONE']);
     // The sweep finds the pool and the burst's namespace in the shared cluster (not the cluster, which is not ours).
     const owned = await gkePlugin.owned(p, ctx('sweep'));
@@ -326,10 +326,10 @@ describe('gke node pool mode against the fake ClusterManager', () => {
   it('a node pool of the same name that is not ours is refused and left alone; a missing cluster is a clear error', async () => {
     const shared = `shared-${Math.random().toString(36).slice(2, 8)}`;
     const id = uid('gke-pool-foreign');
-    fake.addCluster(PROJECT, ZONE, shared, {}, [{ name: 'default-pool' }, { name: nodePoolNameFor(id), labels: { owner: 'someone' } }]);
+    fake.addCluster(PROJECT, ZONE, shared, {}, [{ name: 'default-pool' }, { name: `fb-${id}`, labels: { owner: 'someone' } }]);
     const r = await burst(id, params({ mode: 'nodePool', clusterName: shared }));
     expect(r.error).toMatchObject({ code: 'NodePoolExists' });
-    expect(fake.clusters().find((c) => c.name === shared)!.nodePools.map((np) => np.name)).toEqual(['default-pool', nodePoolNameFor(id)]);
+    expect(fake.clusters().find((c) => c.name === shared)!.nodePools.map((np) => np.name)).toEqual(['default-pool', `fb-${id}`]);
     const r2 = await burst(uid('gke-nocluster'), params({ mode: 'nodePool', clusterName: 'no-such-cluster' }));
     expect(r2.error).toMatchObject({ code: 'ClusterNotFound', retryable: false });
   });

@@ -85,6 +85,10 @@ describe('gke names and labels', () => {
       expect(clusterNameFor(id)).toBe(clusterNameFor(id));
     }
     expect(clusterNameFor('demo-2n-1a2b3c4d')).toBe('fb-demo-2n-1a2b3c4d');
+    // Pinned: a retried step must ask for the very same name, across releases too.
+    expect(clusterNameFor('Nightly_Run-64n-ffffffff')).toBe('fb-nightly-run-64n-ffffffff-67c31c02');
+    expect(nodePoolNameFor('a'.repeat(80))).toBe('fb-aaaaaaaaaaaaaaaaaaaaaaaaaaaa-0f45e858');
+    expect(clusterNameFor('9-starts-with-digit')).toBe('fb-9-starts-with-digit');
     // Truncation never merges two bursts into one name.
     expect(gkeName('fb-', `${'a'.repeat(50)}1`)).not.toBe(gkeName('fb-', `${'a'.repeat(50)}2`));
     expect(gkeName('fb-', 'ABC')).not.toBe(gkeName('fb-', 'abc'));

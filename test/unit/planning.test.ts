@@ -415,7 +415,7 @@ describe('names and determinism', () => {
   it('<name>-<nodes>n-<8 hex>: a hash of the job set, the chain and the owner', () => {
     const p = plan([job('j1', { nodes: 2, tasks: 2 }), job('j2')], c(), { owner: 'alice' });
     const b = p.bursts[0]!;
-    expect(b.id).toMatch(/^nm-2n-[0-9a-f]{8}$/);
+    expect(b.id).toBe('nm-2n-90da6662'); // pinned: a change of the hash renames every running burst
     const name = (ids: string[], plugins = ['x', 'y'], owner = 'alice') => burstName('nm', 2, { jobIds: ids, plugins, owner });
     expect(b.id).toBe(name(['j1', 'j2']));
     expect(name(['j2', 'j1'])).toBe(b.id); // order of jobs does not matter
