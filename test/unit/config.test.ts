@@ -32,6 +32,7 @@ describe('defaults', () => {
       targets: [LOCAL_TARGET],
       limits: { maxNodes: 64 },
       timeouts: { stepSeconds: 900, heartbeatSeconds: 15, jobSeconds: 86400, interruptionPollSeconds: 15 },
+      run: { batchMax: 500, batchSeconds: 30, eventsPerRun: 8000, tailBytes: 512, pageSize: 2000 },
       temporal: { taskQueue: 'fluxburst' },
     });
     expect(parseConfig('{}', 't', reg)).toEqual(cfg);
@@ -155,4 +156,10 @@ describe('schema and plugins commands', () => {
     expect(r.stdout).toMatch(/^local {2}\(builtin\)/m);
     expect(r.stdout).toMatch(/latencyMs\s+integer\s+0\s/);
   });
+});
+
+it('the run defaults a workflow applies to inputs without `run` are the config schema defaults', async () => {
+  const { DEFAULT_RUN } = await import('../../workflows/policies.js');
+  const { runSection } = await import('../../src/config/schema.js');
+  expect(runSection.parse(undefined)).toEqual(DEFAULT_RUN);
 });
