@@ -59,7 +59,8 @@ it('burst --plan --dry-run prints the overridden target and starts no workflow',
   const text = cli(['burst', '--config', config, '--plan', plan, '--dry-run', '--no-preflight', '--owner', owner, '--address', address()], {}, dir);
   expect(text.stderr).toBe('');
   expect(text.code).toBe(0);
-  expect(text.stdout).toMatch(/dry run: would start burst xplan-2n-[0-9a-f]{8}: 1 job\(s\) on aws \(4 × c5n\.18xlarge, ~\$[\d.]+\/h/);
+  // The name counts the burst's nodes (the plan's instance_count: 4), not the job's 2.
+  expect(text.stdout).toMatch(/dry run: would start burst xplan-4n-[0-9a-f]{8}: 1 job\(s\) on aws \(4 × c5n\.18xlarge, ~\$[\d.]+\/h/);
   expect(text.stdout).toContain('"instanceTypes":["c5n.18xlarge","c6i.32xlarge"]');
   expect(text.stdout).toContain('dry run: 1 burst(s), nothing started');
 
