@@ -218,4 +218,42 @@ describe('fluxburst flux check (a burst broker config against the running lead)'
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/targets\[0\]\.params\.flux\.config: resource\.noverify: not true/);
   });
+
+  it("fluxburst validate checks a kubernetes target's lead params against the lead (FLUX_URI): the MiniCluster's hosts, certificate, address", async () => {
+    const otherCert = join(work, 'k8s-other.cert');
+    expect(spawnSync(lead.flux, ['keygen', otherCert]).status).toBe(0);
+    const conf = (o: { clusterName?: string; size?: number; port?: number; cert?: string }) => {
+      const f = join(work, `k8s-${Math.random().toString(36).slice(2)}.yaml`);
+      const lp = `{address: 127.0.0.1, port: ${o.port ?? lead.port}, name: lead, size: ${o.size ?? 1}}`;
+      writeFileSync(
+        f,
+        `targets:\n  - plugin: kubernetes\n    params: {cluster: {server: "http://127.0.0.1:1"}, clusterName: ${o.clusterName ?? 'burst'}, lead: ${lp}, curveCert: {file: ${o.cert ?? lead.certPath}}, mungeKey: {file: ${lead.certPath}}}\n`,
+      );
+      return f;
+    };
+    const saved = process.env.FLUX_URI;
+    process.env.FLUX_URI = lead.uri;
+    try {
+      // The lead declares lead,burst-[0-2]: a MiniCluster named "burst" of 3 pods after the lead's 1 rank.
+      expect(await cli('validate', '-c', conf({}))).toMatchObject({ code: 0, out: expect.stringMatching(/^ok:/) });
+      const name = await cli('validate', '-c', conf({ clusterName: 'other' }));
+      expect(name.code).toBe(2);
+      expect(name.err).toMatch(/targets\[0\]\.params\.lead: bootstrap\.hosts\[1\]: "other-0", the lead has "burst-0"/);
+      expect((await cli('validate', '-c', conf({ size: 2 }))).err).toMatch(
+        /targets\[0\]\.params\.lead: bootstrap\.hosts\[1\]: "lead-1", the lead has "burst-0"/,
+      );
+      expect((await cli('validate', '-c', conf({ size: 4 }))).err).toMatch(
+        /targets\[0\]\.params\.lead\.size: 4, but the lead declares 4 hosts/,
+      );
+      expect((await cli('validate', '-c', conf({ port: lead.port + 1 }))).err).toMatch(
+        /targets\[0\]\.params\.lead: bootstrap\.hosts\[0\]\.connect: .* the lead listens at tcp:\/\/127\.0\.0\.1:\d+/,
+      );
+      expect((await cli('validate', '-c', conf({ cert: otherCert }))).err).toMatch(
+        /targets\[0\]\.params\.curveCert: bootstrap\.curve_cert: .*k8s-other\.cert is not the lead's certificate/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.FLUX_URI;
+      else process.env.FLUX_URI = saved;
+    }
+  });
 });
