@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes.js';
-import { FluxburstError, isFailureType } from '../core/errors.js';
+import { FluxburstError, InputError, isFailureType } from '../core/errors.js';
 import { temporalCliPath } from './paths.js';
 
 export interface DevServerOptions {
@@ -85,11 +86,29 @@ export function readServerInfo(stateDir: string): DevServerInfo | undefined {
   }
 }
 
+/** Whether something already listens on ip:port (binding it fails with EADDRINUSE). */
+export function portInUse(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE'));
+    s.listen({ host: ip, port, exclusive: true }, () => s.close(() => resolve(false)));
+  });
+}
+
 /** Start the dev server and resolve once it answers; the child is returned for the caller to own. */
 export async function startDevServer(o: DevServerOptions): Promise<{ child: ChildProcess; info: DevServerInfo }> {
   mkdirSync(o.stateDir, { recursive: true });
   const ip = o.ip ?? '127.0.0.1';
   const port = o.port ?? 7233;
+  // A port someone else holds: the new server would exit at once while the health check below
+  // found the other one answering, and we would report a server that is not ours as ready.
+  const ports: Array<[string, number]> = [['--port', port], ...(o.headless ? [] : ([['--ui-port', o.uiPort ?? port + 1000]] as Array<[string, number]>))];
+  for (const [flag, p] of ports) {
+    if (await portInUse(ip, p)) {
+      const hint = flag === '--port' ? ` (a Temporal server already there? use it with --address ${ip}:${p}, or pick another --port)` : ' (pick another --ui-port, or --headless)';
+      throw new InputError('flags', [{ path: flag, message: `${ip}:${p} is already in use${hint}` }]);
+    }
+  }
   const cli = temporalCliPath();
   if (cli !== 'temporal' && !existsSync(cli)) {
     throw new FluxburstError('MissingTemporalCli', `Temporal CLI not found at ${cli}; run scripts/setup.sh`);
@@ -103,6 +122,8 @@ export async function startDevServer(o: DevServerOptions): Promise<{ child: Chil
   const address = `${ip}:${port}`;
   try {
     await waitHealthy(address, 60_000, () => !exited);
+    // Healthy, but was it ours? A server that lost a port race exits while another answers.
+    if (exited) throw new FluxburstError('ServerExited', `Temporal dev server exited at start while another process answers at ${address}`);
   } catch (e) {
     if (!exited) child.kill('SIGKILL');
     const tailLog = readFileSync(join(o.stateDir, 'server.log'), 'utf8').split('\n').slice(-5).join('\n');
