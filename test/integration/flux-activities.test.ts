@@ -2,6 +2,7 @@
 // slots (testkit/flux/lead.ts): outcomes with return codes and exception notes, a SIGKILLed
 // broker under a running job reported as a node failure, drain/undrain, resubmission that a retry
 // does not repeat. No flux → fails (never skips), saying how to get one.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFluxActivities } from '../../activities/flux.js';
@@ -40,7 +41,8 @@ describe('followFluxJobs', () => {
     const bad = await submit('sh', '-c', 'exit 3');
     const long = await submit('sleep', '60');
     // While the long job runs, a follow of it alone waits out waitSeconds and shows where it runs.
-    for (let i = 0; i < 50 && (await jobStates(cli(), [long])).states[0]?.state !== 'RUN'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await jobStates(cli(), [long])).states[0]?.state !== 'RUN'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
     const idle = await act(() => acts.followFluxJobs({ source, ids: [long], waitSeconds: 1.5, pollMs: 200 }));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
@@ -57,7 +59,42 @@ describe('followFluxJobs', () => {
 
     await lead.run(['cancel', '--message=no longer needed', long]);
     const r = await act(() => acts.followFluxJobs({ source, ids: [long], waitSeconds: 10, pollMs: 100 }));
-    expect(r.done).toEqual([{ id: long, result: 'CANCELED', returncode: 143, exception: { type: 'cancel', note: 'no longer needed' }, nodelist: 'lead', nodeFailure: false }]);
+    expect(r.done).toEqual([
+      {
+        id: long,
+        result: 'CANCELED',
+        returncode: 143,
+        exception: { type: 'cancel', note: 'no longer needed' },
+        nodelist: 'lead',
+        nodeFailure: false,
+      },
+    ]);
+  });
+
+  it('the fast path (flux job list-ids, C) reads every state and outcome as flux jobs (Python) does', async () => {
+    const ids = [await submit('true'), await submit('sh', '-c', 'exit 5'), await submit('sh', '-c', 'kill -9 $$')];
+    for (const id of ids) await lead.run(['job', 'wait-event', id, 'clean']);
+    const sleeping = await submit('sleep', '30');
+    await lead.run(['job', 'wait-event', sleeping, 'start']);
+    ids.push(await submit('-N3', 'true'), sleeping); // the -N3 job waits for the burst slots
+    try {
+      // Which command answered: a flux that logs its argv, then runs the real one.
+      const log = `${lead.dir}/argv.log`;
+      const wrapper = `${lead.dir}/flux-logged`;
+      writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${log}\nexec ${lead.flux} "$@"\n`, { mode: 0o755 });
+      const fast = await jobStates({ flux: wrapper, env: lead.env }, ids);
+      const slow = await jobStates(cli(), ids, 'flux-jobs');
+      const byId = (x: typeof fast) => [...x.states].sort((a, b) => a.id.localeCompare(b.id));
+      expect(byId(fast)).toEqual(byId(slow));
+      expect(fast.states.map((s) => s.state).sort()).toEqual(['INACTIVE', 'INACTIVE', 'INACTIVE', 'RUN', 'SCHED']);
+      expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([`job list-ids ${ids.join(' ')}`]);
+      // An unknown id among them: the chunk goes the flux jobs way, and the id is unknown.
+      const mixed = await jobStates({ flux: wrapper, env: lead.env }, [ids[0]!, '1234567']);
+      expect(mixed.unknown).toEqual(['1234567']);
+      expect(mixed.states.map((s) => s.id)).toEqual([ids[0]]);
+    } finally {
+      await lead.run(['cancel', ids[3]!, ids[4]!]);
+    }
   });
 
   it('a job Flux does not know is reported done, not waited for forever', async () => {
@@ -91,7 +128,11 @@ describe('followFluxJobs', () => {
     expect(first.newId).not.toBe(id);
     const again = await act(() => acts.resubmitFluxJob({ source, id, attempt: 1 }));
     expect(again.newId).toBe(first.newId);
-    const spec = JSON.parse(await lead.run(['job', 'info', first.newId, 'jobspec'])) as { tasks: Array<{ command: string[] }>; resources: unknown; attributes: { system: Record<string, unknown> } };
+    const spec = JSON.parse(await lead.run(['job', 'info', first.newId, 'jobspec'])) as {
+      tasks: Array<{ command: string[] }>;
+      resources: unknown;
+      attributes: { system: Record<string, unknown> };
+    };
     const orig = JSON.parse(await lead.run(['job', 'info', id, 'jobspec'])) as typeof spec;
     expect(spec.tasks[0]!.command).toEqual(['sleep', '120']);
     expect(spec.resources).toEqual(orig.resources);
@@ -107,13 +148,16 @@ describe('followFluxJobs', () => {
     await act(() => acts.undrainFluxNodes({ source, hosts: ['burst-1'] }));
     await act(() => acts.undrainFluxNodes({ source, hosts: ['burst-1'] }));
     expect(await hostsIn(cli(), 'drained')).toEqual([]);
-    for (let i = 0; i < 100 && (await jobStates(cli(), [first.newId])).states[0]?.state !== 'RUN'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await jobStates(cli(), [first.newId])).states[0]?.state !== 'RUN'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const now = await act(() => acts.followFluxJobs({ source, ids: [first.newId], waitSeconds: 0.2 }));
     expect(now.running).toEqual([{ id: first.newId, nodelist: 'lead,burst-1' }]);
     await lead.run(['cancel', first.newId]);
   });
 
   it('refuses a source that is not Flux, naming the field', async () => {
-    await expect(act(() => acts.drainFluxNodes({ source: { kind: 'file', path: 'x' }, hosts: ['a'], reason: 'r' }))).rejects.toThrow(/source\.kind/);
+    await expect(act(() => acts.drainFluxNodes({ source: { kind: 'file', path: 'x' }, hosts: ['a'], reason: 'r' }))).rejects.toThrow(
+      /source\.kind/,
+    );
   });
 });
