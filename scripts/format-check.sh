@@ -13,5 +13,8 @@ FILES=(
   test/unit/selector-types.test.ts
   src/core/selector.ts
   src/sizing/catalog.ts
+  testkit/plugins/faulty.ts
+  test/unit/faulty-plugin.test.ts
+  test/integration/faulty-plugin.test.ts
 )
 exec npx prettier --check --log-level warn "${FILES[@]}"
