@@ -279,6 +279,18 @@ describe('moto launcher', () => {
     expect(after.Fleets?.[0]?.FleetState).toMatch(/^deleted/);
   });
 
+  it('binds a port of its own (no port picked beforehand and handed over): READY names it, and it serves there', async () => {
+    const [a, b] = await Promise.all([startMoto(), startMoto()]);
+    try {
+      expect(a.port).toBeGreaterThan(0);
+      expect(b.port).not.toBe(a.port);
+      expect(a.endpoint).toBe(`http://127.0.0.1:${a.port}`);
+      expect(await b.calls()).toEqual({});
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('placement groups: create, describe, in-use delete failure, delete', async () => {
     const pg = await ec2.send(
       new CreatePlacementGroupCommand({

@@ -12,7 +12,6 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { projectRoot } from '../../src/temporal/paths.js';
-import { freePort } from '../../src/temporal/ports.js';
 
 const root = projectRoot();
 // FLUXBURST_MOTO_PYTHON: another interpreter (a test points it at a missing one to see the suite fail).
@@ -67,12 +66,12 @@ export function requireMoto(): void {
   if (missing.length) throw new Error(`moto cannot start: ${missing.join(' and ')} missing (scripts/setup.sh --test installs it)`);
 }
 
-/** Start testkit/moto/launcher.py on a free port; resolves once it printed READY. */
+/** Start testkit/moto/launcher.py on a port it binds itself; resolves once it printed READY <port>. */
 export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
   requireMoto();
   const python = pythonPath();
-  const port = await freePort();
-  const child: ChildProcess = spawn(python, [launcher, '--port', String(port)], {
+  // The launcher binds port 0 and says which port it got: no port picked here and handed over later.
+  const child: ChildProcess = spawn(python, [launcher], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,7 +83,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
-  await new Promise<void>((resolveReady, reject) => {
+  const port = await new Promise<number>((resolveReady, reject) => {
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -92,9 +91,10 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     }, opts.timeoutMs ?? 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes(`READY ${port}\n`)) {
+      const m = /^READY (\d+)\n/m.exec(out);
+      if (m) {
         clearTimeout(timer);
-        resolveReady();
+        resolveReady(Number(m[1]));
       }
     });
     child.once('exit', (code, signal) => {

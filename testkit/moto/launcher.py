@@ -1,7 +1,7 @@
 """moto 5.2.x EC2 server for fluxburst tests, plus a few small patches.
 
-Run:  .tools/venv/bin/python testkit/moto/launcher.py --port N
-Prints exactly one line "READY <port>" on stdout once serving; stops on SIGTERM/SIGINT.
+Run:  .tools/venv/bin/python testkit/moto/launcher.py [--port N]
+Prints exactly one line "READY <port>" on stdout once serving (without --port, a port the kernel picked); stops on SIGTERM/SIGINT.
 
 Everything not listed below is plain moto (ThreadedMotoServer). Our additions,
 each modelled on the EC2 API reference (see testkit/moto/README.md):
@@ -729,14 +729,16 @@ class Server(ThreadedMotoServer):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    # 0 (the default): the kernel picks a free port as the server binds, and READY says which; a
+    # port picked earlier and handed over could be taken by someone else in between.
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     server = Server("127.0.0.1", args.port, verbose=False)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server.start()
-    print(f"READY {args.port}", flush=True)
+    print(f"READY {server._server.server_port}", flush=True)
     stop.wait()
     server.stop()
     sys.exit(0)
