@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateFleetCommand,
@@ -73,7 +72,7 @@ beforeAll(async () => {
   const images = await ec2.send(new DescribeImagesCommand({}));
   imageId = images.Images!.find((i) => i.ImageId?.startsWith('ami-'))!.ImageId!;
   target = { name: 'moto', plugin: 'aws-ec2', params: { region: 'us-east-1', endpoint: moto.endpoint, imageId, subnetIds: [subnetId] } };
-  const dir = mkdtempSync(join(tmpdir(), 'fb-sweep-'));
+  const dir = workdir('sweep-config');
   configFile = join(dir, 'fluxburst.yaml');
   writeFileSync(configFile, `name: sweeper\ntargets:\n  - name: moto\n    plugin: aws-ec2\n    params: ${JSON.stringify(target.params)}\n`);
   c = await client();
@@ -87,18 +86,16 @@ afterAll(async () => {
 });
 
 describe('orphan sweep on moto', () => {
-  const orphan = uid('orphan-burst');
-  const live = uid('live-burst');
-  let running: WorkflowHandle;
-  let orphanInstances: string[];
-  let fleetInstances: string[];
-  let fleetId: string;
-  let liveInstances: string[];
-
-  beforeAll(async () => {
+  // Each test makes its own orphan and its own running burst, so any test passes alone (-t) or in
+  // any order: none depends on what another removed or terminated.
+  const handles: WorkflowHandle[] = [];
+  async function fixture() {
+    const orphan = uid('orphan-burst');
+    const live = uid('live-burst');
     // A burst that is running: its workflow waits on a task queue no worker polls.
-    running = await c.workflow.start('burstWorkflow', { workflowId: live, taskQueue: uid('tq-nobody'), args: [input([job('j1')], {})] });
-    liveInstances = await runTagged(live, 1);
+    const running = await c.workflow.start('burstWorkflow', { workflowId: live, taskQueue: uid('tq-nobody'), args: [input([job('j1')], {})] });
+    handles.push(running);
+    const liveInstances = await runTagged(live, 1);
     // An orphan made outside any workflow (as if its worker died mid-provision): a launch
     // template, loose instances, and an instant fleet with its own instance.
     const lt = await ec2.send(
@@ -108,7 +105,7 @@ describe('orphan sweep on moto', () => {
         TagSpecifications: [{ ResourceType: 'launch-template', Tags: ours(orphan) }],
       }),
     );
-    orphanInstances = await runTagged(orphan, 2);
+    const orphanInstances = await runTagged(orphan, 2);
     const f = await ec2.send(
       new CreateFleetCommand({
         Type: 'instant',
@@ -120,16 +117,18 @@ describe('orphan sweep on moto', () => {
         ],
       }),
     );
-    fleetId = f.FleetId!;
-    fleetInstances = (f.Instances ?? []).flatMap((i) => i.InstanceIds ?? []);
+    const fleetId = f.FleetId!;
+    const fleetInstances = (f.Instances ?? []).flatMap((i) => i.InstanceIds ?? []);
     expect(fleetInstances).toHaveLength(1);
-  });
+    return { orphan, live, running, orphanInstances, fleetInstances, fleetId, liveInstances };
+  }
 
   afterAll(async () => {
-    await running?.terminate('test over').catch(() => undefined);
+    for (const h of handles) await h.terminate('test over').catch(() => undefined);
   });
 
   it('a dry run reports the orphans and the running burst, and removes nothing', async () => {
+    const { orphan, live, orphanInstances, fleetInstances, fleetId, liveInstances } = await fixture();
     const r = await sweep({ dryRun: true });
     expect(r.dryRun).toBe(true);
     expect(r.removed).toEqual([]);
@@ -144,6 +143,7 @@ describe('orphan sweep on moto', () => {
   });
 
   it('`fluxburst sweep --dry-run` prints what it would remove and what it keeps', async () => {
+    const { orphan, live, orphanInstances, fleetId, liveInstances } = await fixture();
     const flags = ['--address', address(), '--task-queue', TQ, '--config', configFile];
     const text = await cliAsync(['sweep', '--dry-run', ...flags]);
     expect(text.stderr).toBe('');
@@ -161,6 +161,7 @@ describe('orphan sweep on moto', () => {
   });
 
   it('orphans created outside any workflow are found and removed by the sweep; a running burst keeps its resources', async () => {
+    const { orphan, live, running, orphanInstances, fleetInstances, fleetId, liveInstances } = await fixture();
     const r = await sweep();
     expect(r.failed).toEqual([]);
     expect(r.targetErrors).toEqual([]);
@@ -184,6 +185,7 @@ describe('orphan sweep on moto', () => {
   });
 
   it('once the burst is no longer running, its resources are orphans too (after the min-age second look)', async () => {
+    const { live, running, liveInstances } = await fixture();
     await running.terminate('burst ended without its teardown');
     const r = await sweep({ minAgeSeconds: 1 });
     expect(idsOf(r.removed.filter((x) => x.burstId === live))).toEqual(liveInstances);
