@@ -149,17 +149,37 @@ describe('a burst on aws-ec2 (moto)', () => {
     expect(await instancesOf(id)).toHaveLength(2);
   });
 
-  it.each(['CreateLaunchTemplate', 'CreatePlacementGroup', 'CreateFleet'])('EC2 acts on %s but the answer is an error: the burst fails naming the code and leaves nothing', async (action) => {
-    const id = uid('ec2-fault');
-    await moto.fault({ action, errorCode: 'UnauthorizedOperation', after: true });
+  // EC2 checks authorisation before it acts: an UnauthorizedOperation means nothing was made.
+  it.each(['CreateLaunchTemplate', 'CreatePlacementGroup', 'CreateFleet'])('EC2 refuses %s (UnauthorizedOperation, nothing made): the burst fails naming the code, one call, nothing left', async (action) => {
+    const id = uid('ec2-refused');
+    const before = (await moto.calls())[action] ?? 0;
+    await moto.fault({ action, errorCode: 'UnauthorizedOperation', after: false });
     const h = await start(c, TQ, id, ec2Input([job('a', 2)], { placementGroup: true, capacityType: 'on-demand' }));
     const msg = await failureOf(h);
     expect(msg).toMatch(/failed at provision: .*UnauthorizedOperation/);
-    const calls = await moto.calls();
-    expect(calls[action]).toBeGreaterThanOrEqual(1);
+    // Not retried: a refusal is not transient.
+    expect(((await moto.calls())[action] ?? 0) - before).toBe(1);
     expect(await leftovers(id)).toEqual([]);
-    const made = await instancesOf(id);
-    expect(made.length).toBeLessThanOrEqual(2);
+    expect(await instancesOf(id)).toHaveLength(0);
+  });
+
+  // The lost answer: EC2 made the resource, the caller heard an error (a 500, or a timeout).
+  it.each(['CreateLaunchTemplate', 'CreatePlacementGroup'])('an InternalError after %s took effect: the retried step adopts it; exactly one of it and exactly the planned instances exist', async (action) => {
+    const id = uid('ec2-lost');
+    // More failures than the SDK's own attempts: the activity fails and Temporal retries it.
+    await moto.fault({ action, errorCode: 'InternalError', status: 500, after: true, times: 6 });
+    const h = await start(c, TQ, id, ec2Input([job('a', 2)], { placementGroup: true, capacityType: 'on-demand' }));
+    const s = await inPhase(h, 'run', 90_000);
+    expect(s.resources.map((r) => r.kind)).toEqual(['launch-template', 'placement-group', 'fleet']);
+    const lts = await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: `tag:${TAG_BURST}`, Values: [id] }] }));
+    expect(lts.LaunchTemplates?.map((t) => t.LaunchTemplateName)).toEqual([`fluxburst-${id}`]);
+    const pgs = await ec2.send(new DescribePlacementGroupsCommand({ Filters: [{ Name: `tag:${TAG_BURST}`, Values: [id] }] }));
+    expect(pgs.PlacementGroups?.map((g) => g.GroupName)).toEqual([`fluxburst-${id}`]);
+    expect(await instancesOf(id)).toHaveLength(2);
+    await h.executeUpdate(jobDoneUpdate, { args: [{ id: 'a', exitCode: 0 }] });
+    expect((await result(h)).outcome).toBe('completed');
+    expect(await leftovers(id)).toEqual([]);
+    expect(await instancesOf(id)).toHaveLength(2);
   });
 
   it('an InternalError after CreateFleet took effect: the retried activity adopts the fleet; exactly the planned instances exist', async () => {
