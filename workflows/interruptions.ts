@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, proxyActivities, log, setHandler } from '@temporalio/workflow';
 import type { InterruptionActivities, QueueRef } from '../activities/interruptions.js';
 import { NON_RETRYABLE_CODES } from '../src/core/errors.js';
 import { interruptionQueueStatusQuery, interruptionSignal, type InterruptionQueueStatus, stopWatchSignal } from './messages.js';
@@ -30,6 +30,11 @@ function messageOf(e: unknown): string {
  * requeues and replaces the node. A message is deleted only after its signal was sent (or its
  * burst is gone), so a crash re-reads it; bursts ignore a second notice for a drained node.
  */
+/** Why a signal to a burst failed: the burst is gone (closed or never there), or anything else. */
+export function signalFailure(e: unknown): 'gone' | 'other' {
+  return /not found|already completed|already finished/i.test(messageOf(e)) ? 'gone' : 'other';
+}
+
 export async function interruptionQueueWorkflow(input: InterruptionQueueInput): Promise<InterruptionQueueStatus> {
   const st: InterruptionQueueStatus = {
     queueUrl: input.queueUrl,
@@ -51,17 +56,27 @@ export async function interruptionQueueWorkflow(input: InterruptionQueueInput): 
     st.counts.received += got.deliveries.length + got.ignored.length + got.notOurs.length;
     st.counts.notOurs += got.notOurs.length;
     st.counts.ignored += got.ignored.length;
+    const keep = new Set<string>();
     for (const d of got.deliveries) {
       try {
         await getExternalWorkflowHandle(d.burstId).signal(interruptionSignal, d.interruption);
         st.counts.delivered++;
         st.recent = [...st.recent, { burstId: d.burstId, node: d.interruption.node, kind: d.interruption.kind, instanceId: d.instanceId }].slice(-20);
-      } catch {
-        // The burst has finished: nothing to drain there (its teardown took the instance).
-        st.counts.burstGone++;
+      } catch (e) {
+        if (signalFailure(e) === 'gone') {
+          // The burst has finished: nothing to drain there (its teardown took the instance).
+          st.counts.burstGone++;
+        } else {
+          // The burst is there but the notice did not reach it: keep the message, so SQS shows it
+          // again after its visibility timeout and the next receive tries again.
+          st.counts.kept = (st.counts.kept ?? 0) + 1;
+          if (d.receipt) keep.add(d.receipt);
+          log.warn('interruption signal failed; message kept', { burstId: d.burstId, error: messageOf(e) });
+        }
       }
     }
-    if (got.ack.length) await ackInterruptions({ ...q, receipts: got.ack });
+    const ack = got.ack.filter((r) => !keep.has(r));
+    if (ack.length) await ackInterruptions({ ...q, receipts: ack });
     // Let a stop signal in between receives.
     await condition(() => st.stopping, 1);
   }

@@ -43,7 +43,7 @@ export const slurmNodesQuery = defineQuery<SlurmNodesStatus>('slurmNodes');
 
 export interface InterruptionQueueStatus {
   queueUrl: string;
-  counts: { received: number; delivered: number; burstGone: number; notOurs: number; ignored: number };
+  counts: { received: number; delivered: number; burstGone: number; notOurs: number; ignored: number; kept?: number };
   /** The last deliveries, newest last. */
   recent: Array<{ burstId: string; node: string; kind: string; instanceId: string }>;
   stopping: boolean;

@@ -18,6 +18,8 @@ export interface QueueDelivery {
   burstId: string;
   interruption: Interruption;
   instanceId: string;
+  /** The receipt handle of the message it came from: kept off `ack` when the signal could not be sent. */
+  receipt?: string;
   /** When AWS emitted the event, if it said. */
   time?: string;
 }
@@ -140,7 +142,7 @@ export async function receiveInterruptions(o: {
 
   const ack: string[] = [];
   const ignored: ReceivedInterruptions['ignored'] = [];
-  const events: InterruptionEvent[] = [];
+  const events: Array<InterruptionEvent & { receipt?: string }> = [];
   for (const m of r.Messages ?? []) {
     if (m.ReceiptHandle) ack.push(m.ReceiptHandle);
     const messageId = m.MessageId ?? '(no message id)';
@@ -150,7 +152,7 @@ export async function receiveInterruptions(o: {
     }
     const parsed = parseInterruptionEvent(m.Body);
     if ('ignored' in parsed) ignored.push({ messageId, reason: parsed.ignored });
-    else events.push(...parsed.events);
+    else events.push(...parsed.events.map((e) => ({ ...e, ...(m.ReceiptHandle ? { receipt: m.ReceiptHandle } : {}) })));
   }
 
   const instances = await describeByIds(o.ec2, [...new Set(events.map((e) => e.instanceId))]);
@@ -172,6 +174,7 @@ export async function receiveInterruptions(o: {
       instanceId: e.instanceId,
       interruption: { node: owner.node, kind: e.kind, reason: e.reason },
       ...(e.time ? { time: e.time } : {}),
+      ...(e.receipt ? { receipt: e.receipt } : {}),
     });
   }
   return { deliveries, ack, ignored, notOurs: [...notOurs] };
