@@ -107,6 +107,43 @@ const span = (js: FluxJob[]) => {
   return { makespan: t1 - t0, runspan: t1 - r0, bad, n: js.length };
 };
 
+type Ts = { seconds?: unknown; nanos?: number | null } | null | undefined;
+const ms = (t: Ts) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN);
+const median = (xs: number[]) => Math.round(pct(xs, 50));
+/**
+ * Where pending → RUN goes, from each latency burst's own history (bursts are sequential, so the
+ * i-th burst started is the i-th job's): submit → burst workflow started (watch scan, source read,
+ * plan), → provisioned (brokers started), → Flux t_run (brokers join, Flux schedules at once);
+ * and how long after t_run the join activity learns the ranks are online (not on the job's path).
+ */
+async function breakdown(submitted: number[], ran: number[]): Promise<Record<string, number>> {
+  const ids: Array<{ id: string; start: number }> = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'burstWorkflow' AND WorkflowId STARTS_WITH 'fluxbench-'` }))
+    ids.push({ id: w.workflowId, start: w.startTime.getTime() });
+  ids.sort((a, b) => a.start - b.start);
+  const seg: Record<string, number[]> = { toBurstStart: [], toProvisioned: [], provisionedToRun: [], joinNodesDoneAfterRun: [] };
+  for (const [i, w] of ids.slice(0, submitted.length).entries()) {
+    const events = (await client.workflow.getHandle(w.id).fetchHistory()).events ?? [];
+    const type = new Map<string, string>();
+    const done: Record<string, number> = {};
+    for (const e of events) {
+      const sch = e.activityTaskScheduledEventAttributes;
+      if (sch) type.set(String(e.eventId), sch.activityType?.name ?? '');
+      const c = e.activityTaskCompletedEventAttributes;
+      if (c) {
+        const name = type.get(String(c.scheduledEventId)) ?? '';
+        if (name === 'provisionStep' || name === 'joinNodes') done[name] = Math.max(done[name] ?? 0, ms(e.eventTime));
+      }
+    }
+    const start = ms(events[0]?.eventTime);
+    seg.toBurstStart!.push(start - submitted[i]!);
+    seg.toProvisioned!.push((done.provisionStep ?? NaN) - start);
+    seg.provisionedToRun!.push(ran[i]! - (done.provisionStep ?? NaN));
+    seg.joinNodesDoneAfterRun!.push((done.joinNodes ?? NaN) - ran[i]!);
+  }
+  return Object.fromEntries(Object.entries(seg).map(([k, v]) => [k, median(v)]));
+}
+
 let exitNote = '';
 try {
   log(`lead up (flux-core ${lead.version}); watch --interval 1 on it`);
@@ -115,16 +152,21 @@ try {
 
   // (1) pending → RUN on burst ranks, one fresh burst each.
   const latency: number[] = [];
+  const submitted: number[] = [];
+  const ran: number[] = [];
   for (let i = 0; i < BURSTS; i++) {
     const f58 = (await lead.run(['submit', '-N3', '--setattr=system.burstable=1', 'true'])).trim();
     await lead.run(['job', 'wait-event', '-t', '180', f58, 'clean'], 200_000);
     const j = JSON.parse(await lead.run(['jobs', '--json', f58])) as FluxJob;
     if (!j.t_run || j.result !== 'COMPLETED') throw new Error(`burst ${i}: job ${f58} ${JSON.stringify(j)}`);
     latency.push((j.t_run - j.t_submit) * 1000);
+    submitted.push(j.t_submit * 1000);
+    ran.push(j.t_run * 1000);
     log(`burst ${i + 1}/${BURSTS}: pending → RUN ${latency.at(-1)!.toFixed(0)} ms`);
     await untilIdle();
   }
   fb(cfg1, 'watch', '--stop');
+  const phases = await breakdown(submitted, ran);
 
   // (2a) the jobs through a 4-rank burst: the lead's rank drained, so only burst ranks run them.
   await lead.run(['resource', 'drain', '0', 'bench: only burst ranks run the throughput jobs']);
@@ -156,12 +198,16 @@ try {
     `=== Flux (flux-core ${lead.version}, local plugin brokers on loopback, watch interval 1 s) ===`,
     `pending → RUN on burst ranks (Flux t_run − t_submit), ${latency.length} bursts: p50 ${(p50 / 1000).toFixed(2)} s, p95 ${(p95 / 1000).toFixed(2)} s   target p50 ≤ 3 s: ${p50 <= 3000 ? 'MET' : 'MISSED'}`,
     `  runs (ms): ${latency.map((x) => x.toFixed(0)).join(', ')}`,
+    `  where it goes (medians, ms): ${Object.entries(phases)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `${JOBS} short jobs, 4-rank burst: ${b.makespan.toFixed(1)} s first submit → last inactive (${burstRate.toFixed(1)} jobs/s; running phase ${b.runspan.toFixed(1)} s)${b.bad ? `, ${b.bad} not COMPLETED` : ''}; on the lead's rank: ${onLead}`,
     `${JOBS} short jobs, 4-rank Flux alone: ${d.makespan.toFixed(1)} s (${directRate.toFixed(1)} jobs/s; running phase ${d.runspan.toFixed(1)} s)${d.bad ? `, ${d.bad} not COMPLETED` : ''}`,
     `throughput ratio burst / Flux alone: ${ratio.toFixed(2)} (running phase only: ${runRatio.toFixed(2)})   target ≥ 0.8: ${ratio >= 0.8 ? 'MET' : 'MISSED'}`,
     JSON.stringify({
       bench: 'fluxburst-flux',
       pendingToRunMs: { p50: Math.round(p50), p95: Math.round(p95) },
+      pendingToRunPhasesMs: phases,
       throughputRatio: +ratio.toFixed(3),
       bursts: latency.length,
       jobs: JOBS,
