@@ -450,6 +450,39 @@ describe('aws-ec2 on patched moto (capacity, placement groups, interruptions)', 
     expect(await live(burstId)).toHaveLength(0);
   });
 
+  it('next type within one CreateFleet (EC2 itself skips a pool without capacity): one call, the product marks the offering, a second burst never asks for it', async () => {
+    const p = pparams({ capacityType: 'spot' });
+    await m!.unavailable({ instanceType: 'c5.large', capacityType: 'spot', errorCode: 'InsufficientInstanceCapacity' });
+    const before = (await m!.calls()).CreateFleet ?? 0;
+    const a = await provisionAll(p, 'pm-calls-a', [job('a', 2, 2)]);
+    expect(((await m!.calls()).CreateFleet ?? 0) - before).toBe(1);
+    for (const s of p.subnetIds) expect(unavailableOfferings.isUnavailable({ instanceType: 'c5.large', subnetId: s as string, capacityType: 'spot' })).toBe(true);
+    expect(unavailableOfferings.isUnavailable({ instanceType: 'c6i.large', subnetId: p.subnetIds[0] as string, capacityType: 'spot' })).toBe(false);
+    // The cache, not EC2, keeps the second burst off c5.large: capacity is back, yet it is not asked for.
+    await m!.clearCapacity();
+    const b = await provisionAll(p, 'pm-calls-b', [job('a', 1, 2)]);
+    const listed = JSON.parse(String(b.refs[1]!.data!.instances)) as Array<{ instanceType: string }>;
+    expect(listed.map((i) => i.instanceType)).toEqual(['c6i.large']);
+    expect(((await m!.calls()).CreateFleet ?? 0) - before).toBe(2);
+    await teardownAll(a.plan, a.refs, p, 'pm-calls-a');
+    await teardownAll(b.plan, b.refs, p, 'pm-calls-b');
+  });
+
+  it('a CreateFleet refused as a whole (EC2 tried nothing else): the product loop marks every offering of it and goes on to on-demand in a second call', async () => {
+    const p = pparams();
+    const before = (await m!.calls()).CreateFleet ?? 0;
+    await m!.fault({ action: 'CreateFleet', errorCode: 'InsufficientInstanceCapacity', after: false, times: 1 });
+    const { plan, refs } = await provisionAll(p, 'pm-whole', [job('a', 2, 2)]);
+    expect(((await m!.calls()).CreateFleet ?? 0) - before).toBe(2);
+    for (const t of ['c5.large', 'c6i.large']) {
+      for (const s of p.subnetIds) expect(unavailableOfferings.isUnavailable({ instanceType: t, subnetId: s as string, capacityType: 'spot' })).toBe(true);
+    }
+    const listed = JSON.parse(String(refs[1]!.data!.instances)) as Array<{ lifecycle: string }>;
+    expect(listed.map((i) => i.lifecycle)).toEqual(['on-demand', 'on-demand']);
+    await teardownAll(plan, refs, p, 'pm-whole');
+    expect(await live('pm-whole')).toHaveLength(0);
+  });
+
   it('falls back from spot to on-demand when no spot offering is left', async () => {
     const p = pparams();
     const burstId = 'pm-fallback';
