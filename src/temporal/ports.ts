@@ -13,3 +13,26 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+const PORT_CLASH = /EADDRINUSE|address already in use|another process answers/i;
+
+/**
+ * Start something on a port picked by freePort(), again on a new port when the start failed
+ * because the port was taken in between (freePort() closes its socket before the child binds:
+ * a race). For children that cannot bind port 0 and report the port themselves.
+ */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  o: { tries?: number; clash?: (e: unknown) => boolean; pick?: () => Promise<number> } = {},
+): Promise<T> {
+  const tries = o.tries ?? 5;
+  const clash = o.clash ?? ((e: unknown) => PORT_CLASH.test(String((e as { code?: string })?.code ?? '') + ' ' + String((e as Error)?.message ?? e)));
+  for (let i = 1; ; i++) {
+    const port = await (o.pick ?? freePort)();
+    try {
+      return await start(port);
+    } catch (e) {
+      if (i >= tries || !clash(e)) throw e;
+    }
+  }
+}

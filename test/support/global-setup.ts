@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/temporal/dev-server.js';
-import { freePort } from './ports.js';
+import { freePort, onFreePort } from '../../src/temporal/ports.js';
 import { failOnLeftovers, watchLeftovers } from './leftovers.js';
 
 declare module 'vitest' {
@@ -24,9 +24,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   if (!process.env.FLUXBURST_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   const stateDir = mkdtempSync(join(tmpdir(), 'fluxburst-test-'));
-  const port = await freePort();
-  const uiPort = await freePort();
-  const { child, info } = await startDevServer({ stateDir, port, uiPort });
+  // The dev server cannot bind port 0 and say which it got: a port taken in between is retried.
+  const { child, info } = await onFreePort(async (port) => startDevServer({ stateDir, port, uiPort: await freePort() }));
   project.provide('temporalAddress', info.address);
   project.provide('temporalUiUrl', info.uiUrl!);
   project.provide('stateDir', stateDir);
