@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../core/errors.js';
-import { MAX_CORES_PER_NODE, MAX_GPUS_PER_NODE, MAX_NODES, MAX_TASKS, MAX_TASKS_PER_NODE } from '../core/limits.js';
+import { jobIdProblem, MAX_CORES_PER_NODE, MAX_GPUS_PER_NODE, MAX_NODES, MAX_TASKS, MAX_TASKS_PER_NODE } from '../core/limits.js';
 import type { Job } from '../core/types.js';
 import type { FluxJobinfo, ResourceVertex, SimpleJob } from './schema.js';
 
@@ -100,4 +100,13 @@ export function jobProblems(job: Job): FieldIssue[] {
   if (job.coresPerNode !== undefined && job.coresPerNode > MAX_CORES_PER_NODE) at('coresPerNode', `${job.coresPerNode} cores per node; at most ${MAX_CORES_PER_NODE}`);
   if (job.gpusPerNode !== undefined && job.gpusPerNode > MAX_GPUS_PER_NODE) at('gpusPerNode', `${job.gpusPerNode} GPUs per node; at most ${MAX_GPUS_PER_NODE}`);
   return out;
+}
+
+/**
+ * Why a job is outside fluxburst's bounds (src/core/limits.ts: its id and counts), or undefined.
+ * For jobs that skipped the jobs-file checks (a Flux or Slurm queue, a watch scan, a schedule).
+ */
+export function outOfBounds(job: Job): string | undefined {
+  const why = [jobIdProblem(job.id), ...jobProblems(job).map((p) => `${p.path}: ${p.message.replace(`job ${job.id}: `, '')}`)].filter(Boolean);
+  return why.length ? `out of bounds: ${why.join('; ')}` : undefined;
 }

@@ -3,6 +3,7 @@ import type { BurstPlan, Job, TargetChoice } from '../core/types.js';
 import type { PlanOptions, PluginContext } from '../plugins/contract.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { parseOrThrow } from '../core/zod-issues.js';
+import { outOfBounds } from '../jobs/normalize.js';
 
 export interface Choice {
   target: string;
@@ -22,6 +23,16 @@ export interface Choice {
  * can take all the jobs now. Targets passed over are named in the reason.
  */
 export async function chooseAndPlan(jobs: Job[], chain: TargetChoice[], reg: PluginRegistry, maxNodes: number, ctx: PluginContext, maxCostPerHour?: number, opts?: PlanOptions): Promise<Choice> {
+  // The last gate before nodes are made and jobs run: a scheduled burst's jobs come straight from
+  // its source (a Flux or Slurm queue), so a job no worker could honour is refused here, by name,
+  // rather than taking down every worker that picks its run up.
+  const bad: string[] = [];
+  for (const j of jobs) {
+    const why = outOfBounds(j);
+    if (why) bad.push(`job ${j.id}: ${why}`);
+    if (bad.length === 3) break;
+  }
+  if (bad.length) throw new CapacityError(`nothing provisioned: ${bad.join('; ')}${bad.length === 3 ? '; …' : ''}`, 'Unfit');
   const skipped: string[] = [];
   for (const [i, c] of chain.entries()) {
     const plugin = reg.get(c.plugin);

@@ -1,8 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Job, TargetChoice } from '../core/types.js';
 import type { PluginRegistry } from '../plugins/registry.js';
-import { jobIdProblem } from '../core/limits.js';
-import { jobProblems } from '../jobs/normalize.js';
+import { outOfBounds } from '../jobs/normalize.js';
 import { burstName } from './naming.js';
 import { type JobOverride, overrideKey, overridesOf } from '../sizing/overrides.js';
 import { packJobs } from './pack.js';
@@ -255,12 +254,6 @@ export function planBursts(jobs: Job[], config: Config, reg: PluginRegistry, opt
     }
     return `no target has room: ${full.join('; ')}`;
   }
-}
-
-/** Why a job is outside fluxburst's bounds (src/core/limits.ts), or undefined. */
-function outOfBounds(job: Job): string | undefined {
-  const why = [jobIdProblem(job.id), ...jobProblems(job).map((p) => `${p.path}: ${p.message.replace(`job ${job.id}: `, '')}`)].filter(Boolean);
-  return why.length ? `out of bounds: ${why.join('; ')}` : undefined;
 }
 
 export type { Target };

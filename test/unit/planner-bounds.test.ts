@@ -5,7 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { Job } from '../../src/core/types.js';
+import { chooseAndPlan } from '../../src/plan/choose.js';
 import { planBursts } from '../../src/plan/planner.js';
+import { allTargets } from '../../src/plan/prepare.js';
+import { CapacityError } from '../../src/core/errors.js';
+import type { PluginContext } from '../../src/plugins/contract.js';
 import { loadRegistry } from '../../src/plugins/registry.js';
 
 const job = (id: string, o: Partial<Job> = {}): Job => ({
@@ -42,5 +46,28 @@ describe('the planner refuses jobs out of bounds, whatever their source', () => 
     expect(why['a/b']).toMatch(/^out of bounds: job id "a\/b": ASCII letters/);
     expect(why['x'.repeat(20)]).toMatch(/is 241 characters; at most 240/);
     expect(why.gpus).toMatch(/gpusPerNode: 10000 GPUs per node; at most 64/);
+  });
+
+  it("the burst's own plan step (a scheduled burst's jobs come straight from the queue) refuses them by name, nothing provisioned", async () => {
+    const reg = await loadRegistry({ searchPaths: [] });
+    const config = parseConfig('targets:\n  - plugin: local\n    params: { maxNodes: 8, workdir: /nonexistent/fb-pb }\n', 'test', reg);
+    const ctx = {
+      burstId: 'b',
+      owner: 'alice',
+      attempt: 1,
+      credentials: {},
+      signal: new AbortController().signal,
+      heartbeat: () => undefined,
+      log: { info: () => undefined, warn: () => undefined },
+    } as unknown as PluginContext;
+    const chain = allTargets(config, reg);
+    await expect(chooseAndPlan([job('ok-1')], chain, reg, 8, ctx)).resolves.toMatchObject({ target: 'local' });
+    const e = await chooseAndPlan([job('ok-1'), job('huge', { tasks: 1_000_000_000 })], chain, reg, 8, ctx).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CapacityError);
+    expect((e as CapacityError).code).toBe('Unfit');
+    expect((e as CapacityError).retryable).toBe(false);
+    expect((e as Error).message).toBe(
+      'nothing provisioned: job huge: out of bounds: tasks: 1000000000 tasks on 1 node(s); at most 1024 per node and 1048576 in all',
+    );
   });
 });
