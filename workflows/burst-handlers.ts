@@ -2,6 +2,7 @@
 // reported by the local scheduler, and the status query. They only record and wake the run loop.
 import { setHandler } from '@temporalio/workflow';
 import type { Job } from '../src/core/types.js';
+import { jobIdProblem } from '../src/core/limits.js';
 import type { BurstRun } from './burst-state.js';
 import { addJobsUpdate, cancelSignal, interruptionSignal, type JobDone, jobDoneUpdate, statusQuery } from './messages.js';
 
@@ -60,6 +61,9 @@ export function installHandlers(b: BurstRun, stop: (reason: string) => void): Ha
         if (b.jobs.kind === 'inline') for (const j of b.jobs.jobs) ids.add(j.id);
         for (const j of jobs) {
           if (!j || typeof j.id !== 'string' || !Array.isArray(j.command) || !(j.nodes >= 1)) throw new Error('each job needs id, nodes >= 1 and command');
+          // The same rules as every job source: an id that becomes a path or a route must be safe.
+          const bad = jobIdProblem(j.id);
+          if (bad) throw new Error(bad);
           if (ids.has(j.id)) throw new Error(`job ${j.id} is already in this burst`);
           if (j.nodes > size) throw new Error(`job ${j.id} needs ${j.nodes} nodes; this burst has ${size}`);
           ids.add(j.id);

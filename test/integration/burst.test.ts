@@ -185,6 +185,8 @@ describe('cancel, interruptions and added jobs', () => {
     await running(h, 'first');
     const rejected = await h.executeUpdate(addJobsUpdate, { args: [[job('too-big', { nodes: 5 })]] }).catch((e: Error) => e);
     expect((rejected as Error & { cause?: Error }).cause?.message).toMatch(/needs 5 nodes; this burst has 1/);
+    const badId = await h.executeUpdate(addJobsUpdate, { args: [[job('has space')]] }).catch((e: Error) => e);
+    expect((badId as Error & { cause?: Error }).cause?.message).toMatch(/job id "has space": ASCII letters/);
     const accepted = await h.executeUpdate(addJobsUpdate, { args: [[job('second')]] });
     expect(accepted).toEqual({ accepted: ['second'] });
     const r = await result(h);
