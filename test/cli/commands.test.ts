@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { address, cliAsync as cli, leftovers, startWorker, uid, waitFor, workdir } from '../support/harness.js';
@@ -14,7 +13,7 @@ const owner = uid('owner');
 
 beforeAll(async () => {
   w = await startWorker(TQ);
-  dir = mkdtempSync(join(tmpdir(), 'fb-cli-'));
+  dir = workdir('cli');
   nodes = workdir('cli');
   writeFileSync(
     join(dir, 'jobs.yaml'),

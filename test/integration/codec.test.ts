@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
@@ -10,7 +9,7 @@ import { AesGcmCodec, loadCodecKeys } from '../../src/temporal/codec.js';
 import { freePort } from '../../src/temporal/ports.js';
 import { CLI, ROOT, address, historyText, input, job, leftovers, result, start, startWorker, uid, waitFor, workdir } from '../support/harness.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'fb-codec-'));
+const dir = workdir('codec');
 const key = () => randomBytes(32).toString('base64');
 const keyA = key();
 const keyB = key();

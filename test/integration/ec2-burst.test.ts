@@ -11,10 +11,10 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { workdir } from '../support/workdirs.js';
 import type { BurstInput, BurstStatus, Job } from '../../src/core/types.js';
 import { unavailableOfferings } from '../../src/plugins/aws-ec2/offerings.js';
 import { TAG_BURST } from '../../src/plugins/aws-ec2/tags.js';
@@ -400,7 +400,7 @@ describe('lost nodes found by polling the plugin (no queue)', () => {
 
 describe('burst --dry-run on aws-ec2 (EC2 DryRun on moto)', () => {
   it('prints the plan and what EC2 would allow; a refused permission exits 1 naming the EC2 code; nothing is launched', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fb-ec2-dry-'));
+    const dir = workdir('ec2-dry');
     writeFileSync(join(dir, 'jobs.yaml'), '- { id: a, nodes: 2, command: [hostname], burstable: true }\n');
     writeFileSync(join(dir, 'fb.yaml'), `name: dry\njobs: jobs.yaml\ntargets:\n  - plugin: aws-ec2\n    params: ${JSON.stringify({ ...base, capacityType: 'on-demand' })}\n`);
     const before = (await moto.calls()).RunInstances ?? 0;

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workdir } from '../support/workdirs.js';
 import { PluginLoadError } from '../../src/core/errors.js';
 import { findPluginPackages, loadPluginPackage, loadRegistry } from '../../src/plugins/registry.js';
 import { ROOT, cli, client, historyText, input, job, result, start, startWorker, uid } from '../support/harness.js';
@@ -54,7 +54,7 @@ describe('a burst through a third-party plugin', () => {
   });
 
   it('runs select → plan → provision → join → run → teardown on the package', async () => {
-    const ledger = join(mkdtempSync(join(tmpdir(), 'fb-echo-')), 'ledger');
+    const ledger = join(workdir('echo'), 'ledger');
     writeFileSync(ledger, '');
     const c = await client();
     const inp = input([job('e1', { command: ['say', 'hi'] })], {}, { targets: [{ name: 'echo', plugin: 'echo', params: { ledger, nodes: 2 } }] });
@@ -77,7 +77,7 @@ describe('a burst through a third-party plugin', () => {
   it('credentials reach the plugin on the worker by reference; their values never enter the history', async () => {
     const secret = `sekrit-${uid('tok')}`;
     const fileSecret = `filesekrit-${uid('f')}`;
-    const dir = mkdtempSync(join(tmpdir(), 'fb-cred-'));
+    const dir = workdir('cred');
     writeFileSync(join(dir, 'key'), `${fileSecret}\n`);
     writeFileSync(join(dir, 'ledger'), '');
     process.env.FB_TEST_TOKEN = secret; // this process hosts the worker
@@ -94,7 +94,7 @@ describe('a burst through a third-party plugin', () => {
   });
 
   it('a credential missing on the worker fails the burst with a clear error naming it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fb-cred-'));
+    const dir = workdir('cred');
     writeFileSync(join(dir, 'ledger'), '');
     delete process.env.FB_TEST_UNSET;
     const c = await client();

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BurstResult } from '../../src/core/types.js';
@@ -15,7 +14,7 @@ afterAll(async () => {
 });
 
 it('a cron schedule fires and starts a burst that reads the jobs file at firing time', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fb-sched-'));
+  const dir = workdir('sched');
   const nodes = workdir('sched');
   writeFileSync(join(dir, 'jobs.yaml'), `- {id: cron-job, command: [echo, fired], burstable: true}\n`);
   writeFileSync(join(dir, 'fluxburst.yaml'), `name: nightly\njobs: jobs.yaml\ntargets:\n  - plugin: local\n    params: {workdir: ${nodes}}\n`);

@@ -1,5 +1,4 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -62,7 +61,7 @@ function writeJobs(file: string, jobs: Spec[]): void {
 }
 
 function setup(tag: string) {
-  const dir = mkdtempSync(join(tmpdir(), `fb-watch-${tag}-`));
+  const dir = workdir(`watch-${tag}`);
   const nodes = workdir(`watch-${tag}`);
   const name = uid(`w${tag}`).slice(0, 32).replace(/-$/, '');
   const owner = uid(`watch-owner-${tag}`);
