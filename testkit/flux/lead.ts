@@ -285,7 +285,7 @@ export async function startFluxLead(o: FluxLeadOptions = {}): Promise<FluxLead> 
   };
   running.add(handle);
 
-  // Ready: the lead answers `flux resource list` (it is in `run`, resources loaded).
+  // Ready: the lead is in `run` and answers `flux resource list` (resources loaded).
   const end = Date.now() + (o.readyTimeoutMs ?? 60_000);
   let lastErr = '';
   for (;;) {
@@ -295,7 +295,10 @@ export async function startFluxLead(o: FluxLeadOptions = {}): Promise<FluxLead> 
       throw new Error(`the Flux lead broker exited during startup (${flux} ${version}); its log:\n${log}`);
     }
     try {
-      await runFlux(flux, ['uptime'], { env, timeoutMs: 10_000 });
+      // `run`: rc1 has loaded every module (job-ingest, the scheduler). The lead answers `uptime`
+      // and `resource list` a moment before that, and a submit then fails (job-ingest missing).
+      const up = await runFlux(flux, ['uptime'], { env, timeoutMs: 10_000 });
+      if (!/\brun\b/.test(up)) throw new Error(`not in run yet: ${up.trim()}`);
       await runFlux(flux, ['resource', 'list'], { env, timeoutMs: 10_000 });
       break;
     } catch (e) {
