@@ -225,6 +225,10 @@ export class FakeClusterManager {
 
   statusOf(op: FakeOperation, now = Date.now()): OpStatus {
     const k = Math.floor((now - op.createdAt) / Math.max(1, op.tickMs));
+    // A real operation runs for minutes, so a client polling it sees it RUNNING; here ticks are
+    // short, and a client slowed by a loaded machine could miss that state: one being polled
+    // shows RUNNING once before DONE.
+    if (k >= 2 && op.seen.length > 0 && !op.seen.includes('RUNNING')) return 'RUNNING';
     return k <= 0 ? 'PENDING' : k === 1 ? 'RUNNING' : 'DONE';
   }
 
