@@ -25,11 +25,14 @@ it('a worker SIGKILLed mid-provision and again mid-run: the burst completes, eac
   const jobs = [job('wide', { nodes: 4, tasks: 4, command: ['sh', '-c', 'sleep 2; echo ok'] }), job('after', { command: ['echo', 'second'] })];
   const h = await start(c, TQ, uid('kill'), input(jobs, { workdir: dir, latencyMs: 700 }, { timeouts: { stepSeconds: 60, heartbeatSeconds: 3, jobSeconds: 120 } }));
 
-  // Kill once two nodes exist, while the third is being made.
+  // Kill while the nodes are being made (a burst makes its node steps together: all four are in
+  // flight, each node process possibly started, no answer back yet).
   await waitFor(async () => {
     const s = await h.query(statusQuery).catch(() => undefined);
-    return s && s.phase === 'provision' && s.resources.length >= 2 ? s : undefined;
-  }, 30_000, 'two nodes provisioned');
+    return s && s.phase === 'provision' ? s : undefined;
+  }, 30_000, 'provisioning');
+  await new Promise((r) => setTimeout(r, 400));
+  expect((await h.query(statusQuery)).phase).toBe('provision');
   w.kill('SIGKILL');
   await new Promise((r) => w.once('exit', r));
   w = await newWorker();
