@@ -2,9 +2,6 @@
 // launch template → fleet → running instances with all tags, idempotent retries, teardown with
 // and without a ref, and the orphan listing. Placement groups, capacity errors and partial
 // fleets need a patched moto (testkit/moto/index.ts) and are not covered here.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -29,13 +26,11 @@ import { awsEc2Plugin } from '../../src/plugins/aws-ec2/index.js';
 import { fleetTypes } from '../../src/plugins/aws-ec2/sizing.js';
 import { loadRegistry } from '../../src/plugins/registry.js';
 import { type Moto, ec2Client as motoClient, startMoto } from '../../testkit/moto/index.js';
-import { freePort } from '../support/ports.js';
 
-const MOTO = '.tools/venv/bin/moto_server';
 const REGION = 'us-east-1';
 const CREDS = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
 
-let moto: ChildProcess | undefined;
+let server: Moto | undefined;
 let endpoint = '';
 let ec2: EC2Client;
 let base: Record<string, unknown>;
@@ -85,19 +80,10 @@ async function provisionAll(p: AwsEc2Params, burstId: string, jobs: Job[]): Prom
 }
 
 beforeAll(async () => {
-  if (!existsSync(MOTO)) throw new Error(`${MOTO} is missing (see .tools/)`);
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (i > 150) throw new Error('moto did not start');
-    await sleep(100);
-  }
+  // moto through our launcher (testkit/moto): plain moto answers DescribePlacementGroups with an
+  // HTML error page, which EC2 never does; the launcher adds what moto lacks, as EC2 does it.
+  server = await startMoto();
+  endpoint = server.endpoint;
   // owned() has no context: it uses the SDK's normal chain, i.e. these.
   process.env.AWS_ACCESS_KEY_ID = CREDS.AWS_ACCESS_KEY_ID;
   process.env.AWS_SECRET_ACCESS_KEY = CREDS.AWS_SECRET_ACCESS_KEY;
@@ -125,10 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ec2?.destroy();
-  if (moto && moto.exitCode === null) {
-    moto.kill('SIGTERM');
-    await new Promise((r) => moto!.once('exit', r));
-  }
+  await server?.stop();
 });
 
 describe('aws-ec2 params, errors, offerings (no cloud)', () => {
