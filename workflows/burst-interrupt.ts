@@ -16,11 +16,13 @@ export async function handleInterruption(
   stopBatches: (ids: string[]) => void,
   drainFirst?: (node: string, reason: string) => Promise<void>,
 ): Promise<void> {
+  // A notice for a node already drained (SQS delivers at least once; a poll and a signal may both
+  // report it) or not ours changes nothing and is not recorded again.
+  if (!refs.has(n.node) || b.sched.s.nodes[n.node] === undefined || b.sched.s.nodes[n.node] === 'drained') return;
   b.st.interruptions.push(n);
   if (b.st.interruptions.length > 50) b.st.interruptions.shift();
   b.metrics.interruption(b.st, n.kind);
   const dr = b.sched.drain(n.node);
-  if (!dr.known || !refs.has(n.node)) return;
   stopBatches(dr.stop);
   if (drainFirst) {
     await drainFirst(n.node, `${n.kind}: ${n.reason}`).catch((e) => log.warn('drain at the local scheduler failed', { node: n.node, error: messageOf(e) }));
