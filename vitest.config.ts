@@ -29,7 +29,8 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       { test: { ...perProject, name: 'dev', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'], setupFiles: ['test/support/per-file-tmp.ts'] } },
-      { test: { ...perProject, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'] } },
+      // The same per-file TMPDIR and workdir cleanup as dev: the run's leftover check sees both projects' files.
+      { test: { ...perProject, name: 'cluster', include: ON_BOTH_SERVERS, globalSetup: ['testkit/temporal-cluster/global-setup.ts'], setupFiles: ['test/support/per-file-tmp.ts'] } },
     ],
   },
 });

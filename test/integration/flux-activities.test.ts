@@ -105,7 +105,7 @@ describe('followFluxJobs', () => {
   it('a burst broker SIGKILLed under a running job: FAILED with nodeFailure; drain, resubmit (once per attempt), undrain', async () => {
     const b = await lead.startBroker('burst-1');
     await lead.waitOnline(['burst-1']);
-    const id = await submit('-N2', '--setattr=system.burstable=1', '--job-name=twonode', 'sleep', '120');
+    const id = await submit('-N2', '--setattr=system.burstable=1', '--job-name=twonode', 'sleep', '20');
     for (let i = 0; i < 100 && (await jobStates(cli(), [id])).states[0]?.state !== 'RUN'; i++) await new Promise((r) => setTimeout(r, 100));
     const running = await act(() => acts.followFluxJobs({ source, ids: [id], waitSeconds: 0.2 }));
     expect(running.running).toEqual([{ id, nodelist: 'lead,burst-1' }]);
@@ -134,7 +134,7 @@ describe('followFluxJobs', () => {
       attributes: { system: Record<string, unknown> };
     };
     const orig = JSON.parse(await lead.run(['job', 'info', id, 'jobspec'])) as typeof spec;
-    expect(spec.tasks[0]!.command).toEqual(['sleep', '120']);
+    expect(spec.tasks[0]!.command).toEqual(['sleep', '20']);
     expect(spec.resources).toEqual(orig.resources);
     expect(spec.attributes.system.burstable).toBeUndefined(); // a watch must not burst it again
     expect(spec.attributes.system['burst-scheduled']).toBe('fluxburst');
