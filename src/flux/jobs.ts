@@ -16,6 +16,7 @@
 //               error for a host already in that state).
 import { z } from 'zod';
 import { FluxburstError } from '../core/errors.js';
+import type { FluxJobOutcome } from '../core/flux.js';
 import { FluxCommandError, fluxIdToDecimal, parseJobList, runFlux } from '../jobs/flux-source.js';
 import { expandHostlist } from './config.js';
 
@@ -27,14 +28,8 @@ export interface FluxCli {
   timeoutMs?: number;
 }
 
-export interface FluxJobOutcome {
-  id: string;
-  result: 'COMPLETED' | 'FAILED' | 'CANCELED' | 'TIMEOUT';
-  returncode?: number;
-  exception?: { type: string; note: string };
-  nodelist?: string;
-  nodeFailure: boolean;
-}
+// The outcome shape is the activities' contract with the workflow (src/core/flux.ts): one definition.
+export type { FluxJobOutcome } from '../core/flux.js';
 
 export interface FluxJobState {
   id: string;
