@@ -72,11 +72,7 @@ export class BurstRun {
     return this.count + this.added.length;
   }
 
-  /** A job of the burst by index: from the added list, or undefined for spooled/inline ones (read by the worker). */
-  addedJob(i: number): Job | undefined {
-    return i >= this.count ? this.added[i - this.count] : undefined;
-  }
-
+  /** A job whose definition the workflow holds: added to the running burst, or in an inline list (spooled ones the worker reads). */
   inlineJob(i: number): Job | undefined {
     if (i >= this.count) return this.added[i - this.count];
     return this.jobs.kind === 'inline' ? this.jobs.jobs[i] : undefined;
